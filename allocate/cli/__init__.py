@@ -6,9 +6,9 @@ Errors are printed as one line on stderr with exit code 2; the library never pri
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-import click
 import typer
 
 from allocate.errors import FairallocError
@@ -34,23 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     try:
         result = app(args=argv, prog_name="fairalloc", standalone_mode=False)
-    except click.UsageError as error:
-        hint = f" (see 'fairalloc {error.ctx.command_path.split(' ', 1)[-1]} --help')" if (
-            error.ctx is not None and " " in error.ctx.command_path
-        ) else " (see 'fairalloc --help')"
-        typer.echo(f"error: {error.format_message()}{hint}", err=True)
-        return 2
-    except click.ClickException as error:
-        typer.echo(f"error: {error.format_message()}", err=True)
-        return 2
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("error: interrupted", err=True)
         return 130
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.TyperException as error:  # usage errors: bad option, missing argument...
+        if not error.format_message():  # no arguments at all: the help was shown
+            return 2
+        command = getattr(getattr(error, "ctx", None), "command_path", "fairalloc")
+        typer.echo(f"error: {error.format_message()} (see '{command} --help')", err=True)
+        return 2
     except FairallocError as error:
         typer.echo(f"error: {error}", err=True)
         return 2
-    except (typer.Exit, click.exceptions.Exit) as done:
-        return done.exit_code
     return result if isinstance(result, int) else 0
 
 
@@ -58,7 +55,10 @@ if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
 
-# Command modules, imported for their @app.command registrations. Keep heavy imports
-# (cvxpy, msprime, matplotlib) inside the command functions so `fairalloc --help` stays fast.
-from allocate.cli import (  # noqa: E402, F401
+# Command modules under allocate/cli/, imported for their @app.command registrations. Keep heavy
+# imports (cvxpy, msprime, matplotlib) inside the command functions so `fairalloc --help` is fast.
+COMMAND_MODULES: tuple[str, ...] = (
 )
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"allocate.cli.{_module}")

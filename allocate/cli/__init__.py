@@ -24,6 +24,11 @@ app = typer.Typer(
 # Commands register themselves on `app` when their module is imported (see the end of this file).
 
 
+@app.callback()
+def _root() -> None:
+    """Split a data-collection budget across groups so the model serves every group well."""
+
+
 def fail(message: str) -> typer.Exit:
     """Print ``message`` as one line on stderr and return the exit to raise (code 2)."""
     typer.echo(f"error: {message}", err=True)
@@ -58,6 +63,7 @@ if __name__ == "__main__":  # pragma: no cover
 # Command modules under allocate/cli/, imported for their @app.command registrations. Keep heavy
 # imports (cvxpy, msprime, matplotlib) inside the command functions so `fairalloc --help` is fast.
 COMMAND_MODULES: tuple[str, ...] = (
+    "fit_command",
 )
 
 for _module in COMMAND_MODULES:

@@ -1,0 +1,29 @@
+"""fairalloc's planning library: learning curves, allocation, adaptive collection.
+
+Everything a notebook needs is importable from here::
+
+    from allocate import fit_curves, read_points, Curve
+"""
+
+from allocate.curve_file import curves_to_toml
+from allocate.curves import FAMILIES, Curve
+from allocate.errors import FairallocError, FitError, InfeasibleStudy, InputError, StudyFileError
+from allocate.fitting import CurveFit, CurveFits, fit_curves, fit_group
+from allocate.points import read_points, validate_points
+
+__all__ = [
+    "Curve",
+    "CurveFit",
+    "CurveFits",
+    "FAMILIES",
+    "FairallocError",
+    "FitError",
+    "InfeasibleStudy",
+    "InputError",
+    "StudyFileError",
+    "curves_to_toml",
+    "fit_curves",
+    "fit_group",
+    "read_points",
+    "validate_points",
+]

@@ -568,7 +568,7 @@ def _initial_guess(cells: _Cells, family: str) -> np.ndarray:
     if family == "transfer":
         return _transfer_guess(cells, loss)
     exponent, a, c = _profile_fit(
-        cells.n, cells.count, loss[None, :], offset=(family == "power-offset")
+        cells.n, cells.count, loss[None, :], offset=(family == "power-offset"), refine_steps=4
     )
     guess = {"a": a[0], "b": exponent[0], "c": c[0]}
     return np.array([guess[k] for k in FAMILY_PARAMETERS[family]])
@@ -588,7 +588,7 @@ def _transfer_guess(cells: _Cells, loss: np.ndarray) -> np.ndarray:
     return np.array([max(a, 1e-6), b, c, t, q])
 
 
-def _profile_fit(n, count, means, *, offset: bool):
+def _profile_fit(n, count, means, *, offset: bool, refine_steps: int = 40):
     """Exact least squares of ``c + a n^-b`` (or ``a n^-b``) for many response rows at once.
 
     For each candidate ``b`` the optimal ``(a >= 0, c >= 0)`` has a closed form; ``b`` is found
@@ -635,7 +635,7 @@ def _profile_fit(n, count, means, *, offset: bool):
     lo = _EXPONENT_GRID[np.maximum(best - 1, 0)]
     hi = _EXPONENT_GRID[np.minimum(best + 1, _EXPONENT_GRID.size - 1)]
     ratio = (np.sqrt(5) - 1) / 2
-    for _ in range(40):  # golden section: the bracket shrinks to 1e-8 of its width
+    for _ in range(refine_steps):  # golden section: 40 steps shrink the bracket to 1e-8
         left, right = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
         sse_lr, _, _ = sse_at(np.column_stack([left, right]))
         go_left = sse_lr[:, 0] < sse_lr[:, 1]

@@ -18,7 +18,7 @@ import pandas as pd
 from allocate.curves import Curve
 from allocate.errors import InputError
 
-__all__ = ["Source", "SyntheticSource"]
+__all__ = ["Source", "SyntheticSource", "random_synthetic_study"]
 
 
 class Source(Protocol):
@@ -87,3 +87,40 @@ class SyntheticSource:
                     noisy = loss * (1 + self.noise * rng.standard_normal())
                     rows.append((group, n, n_total, float(curve.to_metric(noisy)), seed))
         return pd.DataFrame(rows, columns=["group", "n", "n_total", "value", "seed"])
+
+
+def random_synthetic_study(
+    seed: int,
+    *,
+    groups: int | None = None,
+    budget: float = 2000.0,
+    utility: str = "maximin",
+    noise: float = 0.03,
+):
+    """A random study with known curves, for benchmarks and tests of strategies.
+
+    2 to 5 groups (or ``groups``), curves ``a ~ U(1, 6)``, ``b ~ U(0.25, 0.7)``,
+    ``c ~ U(0, 0.1)``, costs drawn from {1, 2, 4} and population shares from a Dirichlet(2).
+
+    Returns
+    -------
+    (StudySpec, SyntheticSource)
+        The study (its curves are placeholders: strategies fit their own) and the source.
+    """
+    from allocate.study_file import GroupSpec, StudySpec
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 6)) if groups is None else int(groups)
+    names = [f"g{i}" for i in range(k)]
+    truth = {
+        name: Curve(a=rng.uniform(1, 6), b=rng.uniform(0.25, 0.7), c=rng.uniform(0.0, 0.1))
+        for name in names
+    }
+    shares = rng.dirichlet(np.full(k, 2.0))
+    costs = rng.choice([1.0, 2.0, 4.0], size=k)
+    specs = tuple(
+        GroupSpec(name=name, curve=Curve(a=1.0, b=0.5), cost=float(cost), weight=float(share))
+        for name, cost, share in zip(names, costs, shares, strict=True)
+    )
+    study = StudySpec(groups=specs, budget=budget, utility=utility)
+    return study, SyntheticSource(truth, noise=noise)

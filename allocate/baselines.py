@@ -1,0 +1,91 @@
+"""The naive allocations every plan is compared with: equal and proportional sampling.
+
+Both scale one common shape to the budget. With shares ``s_g`` (1 for every group for *equal*,
+``w_g / sum w`` for *proportional*, the weights read as population shares), a level ``m`` gives
+the totals::
+
+    n_g(m) = clip(m * s_g, lower_g, upper_g)        (rounded down to whole samples)
+
+where ``lower_g = max(have_g, min_g, 1)`` and ``upper_g = max_g``. So *equal* brings every group
+to the same total ``m`` unless its quota or what it already has holds it above, or its pool below;
+*proportional* makes totals proportional to the shares under the same bounds. The level is the
+largest whose collection cost fits the budget; what is left over (less than one more step of the
+shape) is not spent. Baselines ignore targets; under the target utility the level is instead the
+smallest at which every target is met (the budget is then not a limit: the baseline reports what
+it would cost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from allocate.optimise import AllocationProblem
+
+__all__ = ["BASELINES", "baseline_totals", "baseline_shares"]
+
+BASELINES: tuple[str, ...] = ("equal", "proportional")
+
+
+def baseline_shares(problem: AllocationProblem, name: str) -> np.ndarray:
+    """The shares of baseline ``name`` ("equal" or "proportional")."""
+    if name == "equal":
+        return np.ones(problem.size)
+    return problem.normalised_weight
+
+
+def _totals_at(problem: AllocationProblem, shares: np.ndarray, integer: bool
+               ) -> Callable[[float], np.ndarray]:
+    lower = np.ceil(problem.lower - 1e-9) if integer else problem.lower
+
+    def totals(level: float) -> np.ndarray:
+        raw = level * shares
+        if integer:
+            raw = np.floor(raw + 1e-9)
+        return np.clip(raw, lower, problem.upper)
+
+    return totals
+
+
+def _bisect(accept: Callable[[float], bool], low: float, high: float, want_high: bool) -> float:
+    """Bisect between ``low`` and ``high`` where ``accept`` flips once; return the accepted end."""
+    for _ in range(200):
+        if high - low <= 1e-13 * max(1.0, high):
+            break
+        mid = 0.5 * (low + high)
+        if accept(mid) == want_high:
+            low = mid
+        else:
+            high = mid
+    return low if want_high else high
+
+
+def baseline_totals(problem: AllocationProblem, name: str, *, integer: bool) -> np.ndarray | None:
+    """The totals of baseline ``name`` on ``problem`` (see the module docstring).
+
+    Returns ``None`` only under the target utility when the shape cannot meet every target
+    within the pools.
+    """
+    shares = baseline_shares(problem, name)
+    totals = _totals_at(problem, shares, integer)
+    positive = shares > 0
+    if problem.utility == "target":
+        def meets(level: float) -> bool:
+            return problem.meets_caps(totals(level))
+        high = 1.0
+        while not meets(high):
+            if np.all(totals(high)[positive] >= problem.upper[positive]):
+                return None
+            high *= 2.0
+        return totals(_bisect(meets, 0.0, high, want_high=False))
+
+    def fits(level: float) -> bool:
+        return problem.spend(totals(level)) <= problem.budget
+
+    high = 1.0
+    while fits(high):
+        if np.all(totals(high)[positive] >= problem.upper[positive]):
+            return totals(high)
+        high *= 2.0
+    return totals(_bisect(fits, 0.0, high, want_high=True))

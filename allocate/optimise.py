@@ -1,0 +1,363 @@
+"""The allocation problem in array form, and its continuous optimum with cvxpy.
+
+:class:`AllocationProblem` is a study reduced to NumPy arrays in the loss sense, with the bounds
+and the budget already resolved; :mod:`allocate.integer` and :mod:`allocate.plan` work on it.
+:func:`solve_continuous` solves the convex relaxation with exact power cones and Clarabel, as a
+parametrised (DPP) problem cached by its shape and exponents, so a re-solve with new curve
+scales, asymptotes, costs, bounds or budget skips recompilation.
+
+``cvxpy`` is imported inside :func:`solve_continuous` only: planning in whole samples for
+separable studies never needs it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from allocate.errors import FairallocError, InfeasibleStudy
+from allocate.study_file import StudySpec
+
+__all__ = ["AllocationProblem", "ContinuousSolution", "solve_continuous", "clear_problem_cache"]
+
+
+@dataclass(frozen=True, eq=False)
+class AllocationProblem:
+    """A study as arrays, in the loss sense, ready for a solver.
+
+    The decision is each group's total ``n_g = have_g + collect_g`` with ``lower <= n <= upper``
+    and ``cost @ (n - have) <= budget``. ``lower`` is ``max(have, min, 1)``: a group needs at
+    least one sample for its loss to be defined. ``cap`` holds each group's target as a loss
+    (``inf`` where there is none). ``shift`` is added to every loss before the maximin
+    aggregate: ``-score_max`` for score curves, so that maximin raises the lowest *score*.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    t: np.ndarray
+    q: np.ndarray
+    cost: np.ndarray
+    weight: np.ndarray
+    have: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    cap: np.ndarray
+    shift: np.ndarray
+    budget: float
+    utility: str
+    p: float
+
+    @classmethod
+    def from_study(cls, study: StudySpec, *, budget: float | None) -> AllocationProblem:
+        """Reduce ``study`` to arrays, with ``budget`` (``None`` only for the target utility)."""
+        groups = study.groups
+
+        def column(values: Any) -> np.ndarray:
+            return np.array(list(values), dtype=float)
+
+        have = column(g.have for g in groups)
+        cap = column(math.inf if g.target is None else g.target_loss for g in groups)
+        score = study.sense == "score"
+        return cls(
+            a=column(g.curve.a for g in groups),
+            b=column(g.curve.b for g in groups),
+            c=column(g.curve.c for g in groups),
+            t=column(g.curve.t for g in groups),
+            q=column(g.curve.q for g in groups),
+            cost=column(g.cost for g in groups),
+            weight=column(g.weight for g in groups),
+            have=have,
+            lower=np.maximum.reduce([have, column(g.min for g in groups), np.ones(len(groups))]),
+            upper=column(g.max for g in groups),
+            cap=cap,
+            shift=column(-g.curve.score_max if score else 0.0 for g in groups),
+            budget=math.inf if budget is None else float(budget),
+            utility=study.utility,
+            p=float(study.p),
+        )
+
+    @property
+    def size(self) -> int:
+        """The number of groups."""
+        return len(self.a)
+
+    @property
+    def separable(self) -> bool:
+        """True when no group's loss depends on the pooled total (every ``t == 0``)."""
+        return not np.any(self.t > 0)
+
+    @property
+    def normalised_weight(self) -> np.ndarray:
+        """Weights scaled to sum to one."""
+        return self.weight / self.weight.sum()
+
+    def losses(self, n: np.ndarray) -> np.ndarray:
+        """Each group's loss at totals ``n`` (pooled total ``n.sum()``)."""
+        n = np.asarray(n, dtype=float)
+        value = self.c + self.a * n ** (-self.b)
+        if not self.separable:
+            value = value + self.t * float(n.sum()) ** (-self.q)
+        return value
+
+    def spend(self, n: np.ndarray) -> float:
+        """The cost of collecting up to totals ``n``."""
+        return float(self.cost @ (np.asarray(n, dtype=float) - self.have))
+
+    def aggregate(self, losses: np.ndarray) -> float:
+        """The utility's aggregate of per-group ``losses`` (lower is better).
+
+        weighted: ``sum w L / sum w``; maximin: ``max(L + shift)``; power-mean:
+        ``(sum w L^p / sum w)^(1/p)``. The target utility has no aggregate of losses (its
+        objective is the spend), so it falls back to the weighted mean.
+        """
+        if self.utility == "maximin":
+            return float(np.max(losses + self.shift))
+        if self.utility == "power-mean":
+            return float((self.normalised_weight @ losses**self.p) ** (1.0 / self.p))
+        return float(self.normalised_weight @ losses)
+
+    def objective(self, n: np.ndarray) -> float:
+        """The objective at totals ``n`` in the loss sense (the spend for the target utility)."""
+        if self.utility == "target":
+            return self.spend(n)
+        return self.aggregate(self.losses(n))
+
+    def meets_caps(self, n: np.ndarray) -> bool:
+        """True when every group with a target reaches it at totals ``n``."""
+        return bool(np.all(self.losses(n) <= self.cap))
+
+    def with_budget(self, budget: float) -> AllocationProblem:
+        """The same problem with another budget."""
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return AllocationProblem(**{**fields, "budget": float(budget)})
+
+
+@dataclass(frozen=True)
+class ContinuousSolution:
+    """The continuous optimum: totals ``n``, the solver status and the budget's dual value."""
+
+    n: np.ndarray
+    status: str
+    budget_dual: float | None
+
+
+@dataclass
+class _Compiled:
+    problem: Any
+    parameters: dict[str, Any]
+    total: Any
+    budget_constraint: Any
+
+
+_CACHE: OrderedDict[tuple, _Compiled] = OrderedDict()
+_CACHE_SIZE = 32
+#: Clarabel's stopping tolerances, tighter than its defaults: allocations sit on flat optima.
+_TOLERANCES = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+
+
+def clear_problem_cache() -> None:
+    """Forget every compiled problem (the next solve of each shape compiles afresh)."""
+    _CACHE.clear()
+
+
+def _masks(problem: AllocationProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    transfer = np.flatnonzero(problem.t > 0)
+    bounded = np.flatnonzero(np.isfinite(problem.upper))
+    capped = np.flatnonzero(np.isfinite(problem.cap))
+    return transfer, bounded, capped
+
+
+def _cache_key(problem: AllocationProblem) -> tuple:
+    transfer, bounded, capped = _masks(problem)
+    return (
+        problem.utility,
+        problem.p if problem.utility == "power-mean" else None,
+        problem.b.tobytes(),
+        tuple(transfer),
+        problem.q[transfer].tobytes(),
+        tuple(bounded),
+        tuple(capped),
+        math.isfinite(problem.budget),
+    )
+
+
+def _compile(problem: AllocationProblem) -> _Compiled:
+    import cvxpy as cp
+
+    size = problem.size
+    transfer, bounded, capped = _masks(problem)
+    total = cp.Variable(size, name="total")
+    own = cp.Variable(size, name="own_term")  # own >= total^-b, by a power cone
+    level = cp.Variable(size, name="level")  # level >= loss + shift
+    par = {
+        "scale": cp.Parameter(size, nonneg=True, name="a"),
+        "base": cp.Parameter(size, name="c_plus_shift"),
+        "cost": cp.Parameter(size, nonneg=True, name="cost"),
+        "lower": cp.Parameter(size, name="lower"),
+    }
+    alpha = 1.0 / (1.0 + problem.b)
+    constraints = [
+        cp.PowCone3D(own, total, np.ones(size), alpha),
+        total >= par["lower"],
+    ]
+    loss = par["base"] + cp.multiply(par["scale"], own)
+    if transfer.size:
+        pooled = cp.Variable(transfer.size, name="pooled_term")
+        par["transfer"] = cp.Parameter(transfer.size, nonneg=True, name="t")
+        beta = 1.0 / (1.0 + problem.q[transfer])
+        constraints.append(
+            cp.PowCone3D(pooled, cp.sum(total) * np.ones(transfer.size),
+                         np.ones(transfer.size), beta)
+        )
+        pick = np.zeros((size, transfer.size))
+        pick[transfer, np.arange(transfer.size)] = 1.0
+        loss = loss + pick @ cp.multiply(par["transfer"], pooled)
+    constraints.append(level >= loss)
+    if bounded.size:
+        par["upper"] = cp.Parameter(bounded.size, name="upper")
+        constraints.append(total[bounded] <= par["upper"])
+    if capped.size:
+        par["cap"] = cp.Parameter(capped.size, name="cap_plus_shift")
+        constraints.append(level[capped] <= par["cap"])
+    budget_constraint = None
+    if math.isfinite(problem.budget):
+        par["budget"] = cp.Parameter(name="budget_plus_have_cost")
+        budget_constraint = par["cost"] @ total <= par["budget"]
+        constraints.append(budget_constraint)
+    if problem.utility == "weighted":
+        par["weight"] = cp.Parameter(size, nonneg=True, name="weight")
+        objective = par["weight"] @ level
+    elif problem.utility == "power-mean":
+        par["weight"] = cp.Parameter(size, nonneg=True, name="weight_root_p")
+        objective = cp.pnorm(cp.multiply(par["weight"], level), problem.p)
+    elif problem.utility == "maximin":
+        objective = cp.max(level)
+    else:  # target: least cost
+        objective = par["cost"] @ total
+    compiled = cp.Problem(cp.Minimize(objective), constraints)
+    if not compiled.is_dcp(dpp=True):  # pragma: no cover - a bug in this module, not the input
+        raise FairallocError("internal error: the allocation problem is not DPP")
+    return _Compiled(compiled, par, total, budget_constraint)
+
+
+@dataclass(frozen=True)
+class _Scales:
+    """Units that make the solver's numbers of order one: sizes in ``size`` samples, losses in
+    ``loss`` units, money in ``money`` units."""
+
+    size: float
+    loss: float
+    money: float
+
+
+def _scales(problem: AllocationProblem) -> _Scales:
+    if math.isfinite(problem.budget):
+        size = (problem.budget + float(problem.cost @ problem.lower)) / problem.cost.sum()
+    else:
+        room = problem.cap - problem.c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            need = np.where(room > 0, (problem.a / room) ** (1 / problem.b), np.nan)
+        need = need[np.isfinite(need)]
+        size = float(need.max()) if need.size else float(problem.lower.max())
+    size = max(1.0, size)
+    loss = float(np.mean(problem.losses(np.full(problem.size, size))))
+    return _Scales(size=size, loss=loss, money=float(problem.cost.sum()) * size)
+
+
+def _set_parameters(compiled: _Compiled, problem: AllocationProblem) -> _Scales:
+    transfer, bounded, capped = _masks(problem)
+    units = _scales(problem)
+    shift = problem.shift if problem.utility == "maximin" else np.zeros(problem.size)
+    values = {
+        "scale": problem.a * units.size ** (-problem.b) / units.loss,
+        "base": (problem.c + shift) / units.loss,
+        "cost": problem.cost * units.size / units.money,
+        "lower": problem.lower / units.size,
+        "transfer": problem.t[transfer] * (units.size ** (-problem.q[transfer])) / units.loss,
+        "upper": problem.upper[bounded] / units.size,
+        "cap": (problem.cap + shift)[capped] / units.loss,
+        "budget": (problem.budget + float(problem.cost @ problem.have)) / units.money,
+    }
+    if problem.utility == "weighted":
+        values["weight"] = problem.normalised_weight
+    elif problem.utility == "power-mean":
+        values["weight"] = problem.normalised_weight ** (1.0 / problem.p)
+    for name, parameter in compiled.parameters.items():
+        parameter.value = values[name]
+    return units
+
+
+def _fit_budget(problem: AllocationProblem, n: np.ndarray) -> np.ndarray:
+    """Clip ``n`` to its bounds and shrink the excess over ``lower`` to respect the budget."""
+    n = np.clip(n, problem.lower, problem.upper)
+    over = problem.spend(n) - problem.budget
+    if over > 0:
+        extra = n - problem.lower
+        room = problem.budget - problem.spend(problem.lower)
+        n = problem.lower + extra * max(room, 0.0) / float(problem.cost @ extra)
+    return n
+
+
+def solve_continuous(problem: AllocationProblem) -> ContinuousSolution:
+    """Solve the continuous allocation problem with cvxpy and Clarabel.
+
+    Parameters
+    ----------
+    problem : AllocationProblem
+        A problem whose quotas fit in the budget (checked by the caller).
+
+    Returns
+    -------
+    ContinuousSolution
+        Totals within their bounds and the budget (solver round-off is trimmed), the solver
+        status and the budget constraint's dual value (the objective's rate of improvement per
+        unit of budget; ``None`` without a budget).
+
+    Raises
+    ------
+    InfeasibleStudy
+        When the solver proves the targets, bounds and budget cannot all hold.
+    FairallocError
+        When the solver fails.
+    """
+    import cvxpy as cp
+
+    key = _cache_key(problem)
+    compiled = _CACHE.get(key)
+    if compiled is None:
+        compiled = _compile(problem)
+        _CACHE[key] = compiled
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    else:
+        _CACHE.move_to_end(key)
+    units = _set_parameters(compiled, problem)
+    try:
+        compiled.problem.solve(solver=cp.CLARABEL, **_TOLERANCES)
+    except cp.error.SolverError:
+        _CACHE.pop(key, None)  # a fresh compilation sometimes recovers; try once
+        compiled = _compile(problem)
+        units = _set_parameters(compiled, problem)
+        try:
+            compiled.problem.solve(solver=cp.CLARABEL, **_TOLERANCES)
+        except cp.error.SolverError as error:
+            raise FairallocError(f"the solver failed on this study: {error}") from None
+    status = compiled.problem.status
+    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        raise InfeasibleStudy(
+            "no allocation meets every target within the budget and the groups' bounds;"
+            " raise the budget, relax a target or enlarge a pool"
+        )
+    if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        raise FairallocError(f"the solver did not find an optimum (status {status})")
+    n = _fit_budget(problem, units.size * np.asarray(compiled.total.value, dtype=float))
+    dual = None
+    if compiled.budget_constraint is not None:
+        scaled = float(np.asarray(compiled.budget_constraint.dual_value).item())
+        dual = scaled * units.loss / units.money
+    return ContinuousSolution(n=n, status=status, budget_dual=dual)

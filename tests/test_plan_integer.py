@@ -1,0 +1,105 @@
+"""Whole-sample plans against exhaustive search on small studies, under every utility."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from allocate.curves import Curve
+from allocate.errors import InfeasibleStudy
+from allocate.optimise import AllocationProblem
+from allocate.plan import plan
+from allocate.study_file import GroupSpec, StudySpec
+
+UTILITIES = ("weighted", "maximin", "power-mean", "target")
+
+
+def brute_force(problem: AllocationProblem) -> float:
+    """The best objective (loss sense) over every whole allocation, by enumeration."""
+    lower = np.ceil(problem.lower)
+    most = np.minimum(problem.upper, lower + np.floor((problem.budget - problem.spend(lower))
+                                                      / problem.cost))
+    axes = [np.arange(lo, hi + 1) for lo, hi in zip(lower, most, strict=True)]
+    grid = np.array(list(itertools.product(*axes)), dtype=float)
+    grid = grid[(grid - problem.have) @ problem.cost <= problem.budget + 1e-9]
+    pooled = grid.sum(axis=1, keepdims=True)
+    losses = problem.c + problem.a * grid ** (-problem.b) + problem.t * pooled ** (-problem.q)
+    grid, losses = grid[np.all(losses <= problem.cap, axis=1)], losses[
+        np.all(losses <= problem.cap, axis=1)]
+    w = problem.normalised_weight
+    if problem.utility == "weighted":
+        values = losses @ w
+    elif problem.utility == "maximin":
+        values = np.max(losses + problem.shift, axis=1)
+    elif problem.utility == "power-mean":
+        values = (losses**problem.p @ w) ** (1 / problem.p)
+    else:
+        values = (grid - problem.have) @ problem.cost
+    return float(values.min())
+
+
+def random_study(rng: np.random.Generator, groups: int, utility: str, *, equal_costs: bool,
+                 sense: str = "loss") -> StudySpec:
+    specs = []
+    for g in range(groups):
+        curve = Curve(a=float(rng.uniform(0.5, 5.0)), b=float(rng.uniform(0.3, 1.5)),
+                      c=float(rng.choice([0.0, rng.uniform(0.0, 0.1)])), sense=sense)
+        have = int(rng.integers(0, 6))
+        minimum = int(rng.choice([0, have + int(rng.integers(1, 8))]))
+        pool = float(rng.choice([math.inf, max(have, minimum) + int(rng.integers(2, 25))]))
+        target = None
+        if utility == "target" or rng.random() < 0.25:
+            n_target = max(have, minimum, 1) + int(rng.integers(0, 10))
+            if math.isfinite(pool):
+                n_target = min(n_target, int(pool))
+            target = float(curve.predict(n_target))
+        specs.append(GroupSpec(
+            name=f"g{g}", curve=curve, weight=float(rng.uniform(0.2, 2.0)), have=have,
+            min=minimum, max=pool, target=target,
+            cost=1.0 if equal_costs else float(rng.choice([0.5, 1.0, 1.5, 2.0, 3.0])),
+        ))
+    quota = sum(s.cost * (max(s.have, s.min, 1) - s.have) for s in specs)
+    budget = quota + float(rng.integers(0, 40 if groups == 3 else 90))
+    if utility == "target":
+        budget = budget + (30.0 if groups == 3 else 60.0)
+    return StudySpec(groups=tuple(specs), budget=budget, utility=utility, p=2.5)
+
+
+def check_against_brute_force(study: StudySpec) -> None:
+    try:
+        result = plan(study)
+    except InfeasibleStudy as error:  # an infeasible draw must be infeasible for brute force too
+        problem = AllocationProblem.from_study(study, budget=study.budget)
+        with pytest.raises(ValueError):
+            brute_force(problem)  # min() of an empty set
+        assert "target" in str(error) or "quota" in str(error)
+        return
+    problem = AllocationProblem.from_study(study, budget=study.budget)
+    n = result.totals
+    assert np.all(n == np.round(n))
+    assert np.all(n >= problem.lower) and np.all(n <= problem.upper)
+    assert result.spent <= study.budget + 1e-9
+    assert problem.meets_caps(n)
+    assert result.status == "optimal"
+    best = brute_force(problem)
+    assert problem.objective(n) == pytest.approx(best, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("utility", UTILITIES)
+@pytest.mark.parametrize("groups", [2, 3])
+@pytest.mark.parametrize("equal_costs", [True, False], ids=["equal-costs", "unequal-costs"])
+def test_whole_sample_plan_matches_exhaustive_search(utility, groups, equal_costs):
+    rng = np.random.default_rng([groups, UTILITIES.index(utility), int(equal_costs)])
+    for _ in range(25):
+        check_against_brute_force(random_study(rng, groups, utility, equal_costs=equal_costs))
+
+
+@pytest.mark.parametrize("utility", ["maximin", "weighted"])
+def test_score_studies_match_exhaustive_search(utility):
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        check_against_brute_force(random_study(rng, 2, utility, equal_costs=False,
+                                               sense="score"))

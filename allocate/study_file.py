@@ -270,7 +270,7 @@ def _group_from_dict(table: Any, index: int) -> GroupSpec:
     except InputError as error:
         raise StudyFileError(f"{where}: {error}") from None
     pool = table.get("max", math.inf)
-    if not _is_whole(pool):
+    if "max" in table and not _is_whole(pool):
         raise StudyFileError(f"{where}: max must be a whole number; got {pool!r}")
     target = _number(table, "target", where, None)
     try:

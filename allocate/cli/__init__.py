@@ -64,8 +64,8 @@ if __name__ == "__main__":  # pragma: no cover
 # imports (cvxpy, msprime, matplotlib) inside the command functions so `fairalloc --help` is fast.
 COMMAND_MODULES: tuple[str, ...] = (
     "fit_command",
-    "study_command",
     "plan_command",
+    "study_command",
 )
 
 for _module in COMMAND_MODULES:

@@ -9,7 +9,9 @@ from allocate.curve_file import curves_to_toml
 from allocate.curves import FAMILIES, Curve
 from allocate.errors import FairallocError, FitError, InfeasibleStudy, InputError, StudyFileError
 from allocate.fitting import CurveFit, CurveFits, fit_curves, fit_group
+from allocate.plan import Plan, plan
 from allocate.points import read_points, validate_points
+from allocate.study_file import GroupSpec, StudySpec, read_study, study_from_dict
 
 __all__ = [
     "Curve",
@@ -26,4 +28,10 @@ __all__ = [
     "fit_group",
     "read_points",
     "validate_points",
+    "GroupSpec",
+    "StudySpec",
+    "read_study",
+    "study_from_dict",
+    "plan",
+    "Plan",
 ]

@@ -1,0 +1,610 @@
+"""The benchmark: which sampling strategy builds the most equitable model, and by how much.
+
+One *replicate* is one simulated world (a cohort, or known curves) in which every strategy is
+run under every setting (utility x budget x cost ratio x training mode) on the same data, so
+strategies are compared in pairs. Each finished replicate is written to its own Parquet file in
+``OUT/replicates/`` as soon as it completes; a run started again with the same configuration
+computes only the replicates that are missing.
+
+Replicates run on the local cores (``executor="local"``) or on a dask.distributed cluster
+(``executor="dask"``); every random choice derives from ``(seed, replicate)`` so both give the
+same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from allocate.curves import Curve
+from allocate.errors import InputError
+from allocate.sequential import run_strategy
+from allocate.sources import SyntheticSource
+from allocate.strategies import STRATEGIES, Adaptive, Optimistic, Oracle, WorstGroup, make_strategy
+from allocate.study_file import UTILITIES, GroupSpec, StudySpec
+
+__all__ = [
+    "BenchConfig",
+    "BenchResult",
+    "PRESETS",
+    "preset_config",
+    "run_replicate",
+    "run_benchmark",
+    "summarise",
+    "compare_strategies",
+]
+
+Executor = Literal["local", "dask"]
+RESULT_COLUMNS = [
+    "replicate", "utility", "budget", "cost_ratio", "training", "strategy", "group",
+    "total", "collected", "spent", "value", "objective", "oracle_objective", "regret",
+]  # fmt: skip
+PATH_COLUMNS = ["replicate", "utility", "budget", "cost_ratio", "training", "round", "group",
+                "collect", "total", "spent"]  # fmt: skip
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Everything that defines a benchmark run; equal configurations give equal numbers.
+
+    Parameters
+    ----------
+    preset : str
+        The preset the configuration started from (``quick``, ``paper``, ``synthetic``).
+    source : {"genomic", "synthetic"}
+        Genomic: msprime cohorts and polygenic scores (:mod:`simulate`); synthetic: known curves
+        with measurement noise (fast, for tests and for checking the machinery).
+    groups, shares : tuple
+        Groups and their population shares (the proportional baseline and the weighted
+        utility's weights); the first group is the reference whose samples cost 1.
+    strategies, utilities, budgets, cost_ratios, training : tuple
+        The grid: every strategy under every (utility, budget, cost ratio, training mode).
+        ``cost_ratios`` is the cost of a sample from every other group relative to the first.
+    replicates : int
+        Independent worlds (independent cohorts for the genomic source).
+    seed : int
+        Master seed.
+    batch, pilot : float, int or None
+        The adaptive strategies' batch fraction and pilot size.
+    cohort : dict
+        Source settings: cohort size and genome for genomic; curves and noise for synthetic.
+    """
+
+    preset: str = "quick"
+    source: Literal["genomic", "synthetic"] = "genomic"
+    groups: tuple[str, ...] = ("CEU", "YRI")
+    shares: tuple[float, ...] = (0.8, 0.2)
+    strategies: tuple[str, ...] = STRATEGIES
+    utilities: tuple[str, ...] = ("maximin", "weighted")
+    budgets: tuple[float, ...] = (2000.0,)
+    cost_ratios: tuple[float, ...] = (2.0,)
+    training: tuple[str, ...] = ("own",)
+    replicates: int = 5
+    seed: int = 0
+    batch: float = 0.25
+    pilot: int | None = None
+    cohort: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def key(self) -> str:
+        """A hash of everything except the number of replicates (adding replicates resumes)."""
+        data = {k: v for k, v in asdict(self).items() if k != "replicates"}
+        text = json.dumps(data, sort_keys=True, default=list)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def settings(self) -> list[tuple[str, float, float, str]]:
+        """The grid of (utility, budget, cost ratio, training) settings."""
+        return [
+            (u, b, r, t)
+            for u in self.utilities
+            for b in self.budgets
+            for r in self.cost_ratios
+            for t in self.training
+        ]
+
+
+def _validate(config: BenchConfig) -> None:
+    unknown = sorted(set(config.strategies) - set(STRATEGIES))
+    if unknown:
+        raise InputError(
+            f"unknown strategy {', '.join(unknown)}; choose from {', '.join(STRATEGIES)}"
+        )
+    bad_utilities = sorted(set(config.utilities) - (set(UTILITIES) - {"target"}))
+    if bad_utilities:
+        raise InputError(
+            f"unknown utility {', '.join(bad_utilities)}; choose from weighted, maximin, power-mean"
+        )
+    if any(not r > 0 for r in config.cost_ratios):
+        raise InputError(f"cost ratios must be > 0; got {list(config.cost_ratios)}")
+    if any(not b > 0 for b in config.budgets):
+        raise InputError(f"budgets must be > 0; got {list(config.budgets)}")
+    if config.replicates < 1:
+        raise InputError(f"replicates must be >= 1; got {config.replicates}")
+    if len(config.shares) != len(config.groups) or any(s <= 0 for s in config.shares):
+        raise InputError("give one positive population share per group")
+    if set(config.training) - {"own", "pooled"}:
+        raise InputError(f"training is 'own' or 'pooled'; got {list(config.training)}")
+    for budget in config.budgets:
+        pilot_cost = _pilot_cost(config, min(config.cost_ratios), budget)
+        if pilot_cost > budget:
+            raise InputError(
+                f"budget {budget:g} is below the pilot's cost {pilot_cost:g}; "
+                "raise --budgets or lower the pilot"
+            )
+
+
+def _pilot_cost(config: BenchConfig, ratio: float, budget: float) -> float:
+    costs = _costs(config, ratio)
+    pilot = config.pilot if config.pilot is not None else max(8, int(0.1 * budget // costs.sum()))
+    return float(pilot * costs.sum())
+
+
+def _costs(config: BenchConfig, ratio: float) -> np.ndarray:
+    return np.array([1.0] + [float(ratio)] * (len(config.groups) - 1))
+
+
+# --- presets -----------------------------------------------------------------------------------
+
+#: Synthetic curves of decision-utility-like scores (higher is better, best 4.75 per person).
+SYNTHETIC_CURVES = {
+    "CEU": Curve(a=30.0, b=0.45, c=1.6, sense="score", score_max=4.75),
+    "YRI": Curve(a=40.0, b=0.35, c=2.2, sense="score", score_max=4.75),
+    "CHB": Curve(a=34.0, b=0.4, c=1.9, sense="score", score_max=4.75),
+}
+
+PRESETS: dict[str, dict] = {
+    "synthetic": dict(
+        source="synthetic",
+        groups=("CEU", "YRI"),
+        shares=(0.8, 0.2),
+        budgets=(1000.0, 3000.0),
+        cost_ratios=(2.0,),
+        replicates=20,
+        cohort={"noise": 0.02, "pool": 20000},
+    ),
+    "quick": dict(
+        source="genomic",
+        groups=("CEU", "YRI"),
+        shares=(0.8, 0.2),
+        budgets=(1500.0,),
+        cost_ratios=(2.0,),
+        replicates=6,
+        cohort={"preset": "quick"},
+    ),
+    "paper": dict(
+        source="genomic",
+        groups=("CEU", "YRI"),
+        shares=(0.8, 0.2),
+        budgets=(10000.0, 20000.0, 40000.0),
+        cost_ratios=(1.0, 2.0, 4.0),
+        utilities=("maximin", "weighted", "power-mean"),
+        replicates=20,
+        cohort={"preset": "paper"},
+    ),
+}
+
+
+def preset_config(name: str, **overrides) -> BenchConfig:
+    """The configuration of preset ``name``, with any field overridden (``None`` = keep)."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    values = {**PRESETS[name], "preset": name}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return BenchConfig(**values)
+
+
+# --- one replicate -------------------------------------------------------------------------------
+
+
+def _make_source(config: BenchConfig, replicate: int, training: str):
+    """The data source of one replicate and each group's pool size."""
+    if config.source == "synthetic":
+        pool = int(config.cohort.get("pool", 20000))
+        curves = {g: SYNTHETIC_CURVES[g] for g in config.groups}
+        rng = np.random.default_rng(_replicate_seed(config, replicate, "curves"))
+        if config.replicates > 1:  # each world draws its own curves around the reference
+            curves = {
+                g: replace(c, a=c.a * rng.uniform(0.7, 1.3), b=c.b * rng.uniform(0.85, 1.15))
+                for g, c in curves.items()
+            }
+        source = SyntheticSource(curves, noise=float(config.cohort.get("noise", 0.02)))
+        return source, {g: pool for g in config.groups}, curves
+    from simulate.source import genomic_source_for_benchmark
+
+    return genomic_source_for_benchmark(
+        config.cohort,
+        groups=config.groups,
+        training=training,
+        seed=_replicate_seed(config, replicate, "cohort"),
+    )
+
+
+def _replicate_seed(config: BenchConfig, replicate: int, purpose: str) -> int:
+    tag = int(hashlib.sha256(purpose.encode()).hexdigest()[:8], 16)
+    sequence = np.random.SeedSequence(config.seed, spawn_key=(replicate, tag))
+    return int(sequence.generate_state(1)[0])
+
+
+def _study(config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curve) -> StudySpec:
+    costs = _costs(config, ratio)
+    groups = tuple(
+        GroupSpec(
+            name=g,
+            curve=replace(sense_curve),
+            cost=float(cost),
+            weight=float(share),
+            max=pools[g],
+        )
+        for g, cost, share in zip(config.groups, costs, config.shares, strict=True)
+    )
+    return StudySpec(groups=groups, budget=float(budget), utility=utility, p=2.0)
+
+
+def _strategy(name: str, config: BenchConfig, oracle_curves: dict[str, Curve]):
+    if name == "adaptive":
+        return Adaptive(batch=config.batch, pilot=config.pilot)
+    if name == "optimistic":
+        return Optimistic(batch=config.batch, pilot=config.pilot)
+    if name == "worst-group":
+        return WorstGroup(batch=config.batch, pilot=config.pilot)
+    if name == "oracle":
+        return Oracle(curves=oracle_curves)
+    return make_strategy(name)
+
+
+def _final_values(trajectory, groups) -> dict[str, float]:
+    """Each group's measured performance at its final size (the last round's full-size rows)."""
+    table = trajectory.measurements
+    last_seed = table["seed"].iloc[-1]
+    final = table[table["seed"] == last_seed]
+    values = {}
+    for group, total in zip(groups, trajectory.final_totals, strict=True):
+        rows = final[(final["group"] == group) & (final["n"] == float(total))]
+        values[group] = float(rows["value"].mean()) if len(rows) else float("nan")
+    return values
+
+
+def _measured_objective(study: StudySpec, values: dict[str, float]) -> float:
+    """The study's utility of measured per-group values, in the metric's own sense."""
+    from allocate.optimise import AllocationProblem
+    from allocate.plan import _metric_objective
+
+    problem = AllocationProblem.from_study(study, budget=study.budget)
+    losses = np.array([float(g.curve.from_metric(values[g.name])) for g in study.groups])
+    return _metric_objective(problem, problem.aggregate(losses))
+
+
+def run_replicate(config: BenchConfig, replicate: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run every strategy under every setting in one world.
+
+    Returns
+    -------
+    (results, paths)
+        ``results``: one row per setting x strategy x group (columns ``RESULT_COLUMNS``);
+        ``paths``: the adaptive strategy's allocation round by round.
+    """
+    rows, paths = [], []
+    for training in config.training:
+        source, pools, oracle_curves = _make_source(config, replicate, training)
+        sense_curve = next(iter(oracle_curves.values()))
+        for utility, budget, ratio, _ in [s for s in config.settings() if s[3] == training]:
+            study = _study(config, utility, budget, ratio, pools, sense_curve)
+            seed = _replicate_seed(config, replicate, f"run-{utility}-{budget}-{ratio}-{training}")
+            outcomes = {}
+            for name in config.strategies:
+                trajectory = run_strategy(
+                    _strategy(name, config, oracle_curves), source, study, seed=seed
+                )
+                values = _final_values(trajectory, config.groups)
+                outcomes[name] = (trajectory, values, _measured_objective(study, values))
+                if name == "adaptive":
+                    path = trajectory.rounds.assign(
+                        replicate=replicate, utility=utility, budget=budget,
+                        cost_ratio=ratio, training=training,
+                    )  # fmt: skip
+                    paths.append(path[PATH_COLUMNS])
+            best = outcomes["oracle"][2] if "oracle" in outcomes else float("nan")
+            better = 1.0 if study.sense == "score" else -1.0  # regret > 0: the oracle did better
+            for name, (trajectory, values, objective) in outcomes.items():
+                for index, group in enumerate(config.groups):
+                    total = int(trajectory.final_totals[index])
+                    rows.append((
+                        replicate, utility, float(budget), float(ratio), training, name, group,
+                        total, total - study.groups[index].have,
+                        float(study.groups[index].cost * (total - study.groups[index].have)),
+                        values[group], objective, best, better * (best - objective),
+                    ))  # fmt: skip
+    results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    path_table = (
+        pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=PATH_COLUMNS)
+    )
+    return results, path_table
+
+
+# --- many replicates, resumable ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """A finished benchmark: the tidy results, the adaptive paths and their summaries.
+
+    Attributes
+    ----------
+    config : BenchConfig
+    results : pandas.DataFrame
+        One row per strategy x setting x replicate x group.
+    paths : pandas.DataFrame
+        The adaptive strategy's allocation, round by round.
+    summary_table : pandas.DataFrame
+        Per setting and strategy: mean objective and regret with 95% intervals.
+    comparisons : pandas.DataFrame
+        Adaptive against every other strategy, paired, Holm-corrected.
+    reused : int
+        Replicates read back from an earlier run rather than computed.
+    files : dict of str to Path
+        What was written.
+    """
+
+    config: BenchConfig
+    results: pd.DataFrame
+    paths: pd.DataFrame
+    summary_table: pd.DataFrame
+    comparisons: pd.DataFrame
+    reused: int = 0
+    files: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """A plain-text report of the summary and the paired comparisons."""
+        with pd.option_context("display.width", 120, "display.max_columns", 20):
+            parts = [
+                f"Benchmark {self.config.preset!r}: {self.config.replicates} replicates",
+                self.summary_table.round(4).to_string(index=False),
+                "Adaptive against each strategy (paired t-test, Holm-corrected):",
+                self.comparisons.round(4).to_string(index=False),
+            ]
+        return "\n\n".join(parts)
+
+
+def run_benchmark(
+    config: BenchConfig,
+    out: str | Path,
+    *,
+    executor: Executor = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BenchResult:
+    """Run (or resume) a benchmark, writing each replicate as it completes.
+
+    Parameters
+    ----------
+    config : BenchConfig
+    out : path
+        Output folder: ``config.json``, ``replicates/``, then ``results.csv``,
+        ``results.parquet``, ``paths.csv``, ``summary.csv`` and ``comparisons.csv``.
+    executor : {"local", "dask"}
+        Local processes, or a dask.distributed cluster at ``scheduler``.
+    workers : int, optional
+        Local worker processes (default: the machine's cores); 1 runs in this process.
+    scheduler : str, optional
+        Address of the dask scheduler (``tcp://host:8786``), or a ``distributed.Client``.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each replicate.
+
+    Raises
+    ------
+    InputError
+        ``out`` holds a run of another configuration, or the dask executor lacks a scheduler.
+    """
+    out = Path(out)
+    _claim_folder(out, config)
+    folder = out / "replicates"
+    done = {i for i in range(config.replicates) if _replicate_file(folder, i).exists()}
+    missing = [i for i in range(config.replicates) if i not in done]
+    total, finished = config.replicates, len(done)
+    if progress is not None:
+        progress(finished, total)
+    for replicate, (results, paths) in _execute(config, missing, executor, workers, scheduler):
+        _save_replicate(folder, replicate, results, paths)
+        finished += 1
+        if progress is not None:
+            progress(finished, total)
+    results, paths = _load_replicates(folder, config.replicates)
+    summary_table = summarise(results)
+    comparisons = compare_strategies(results)
+    files = _write_outputs(out, results, paths, summary_table, comparisons)
+    return BenchResult(config, results, paths, summary_table, comparisons, len(done), files)
+
+
+def _claim_folder(out: Path, config: BenchConfig) -> None:
+    stamp = out / "config.json"
+    record = {"schema_version": SCHEMA_VERSION, "key": config.key(), "config": asdict(config)}
+    if stamp.exists():
+        earlier = json.loads(stamp.read_text())
+        if earlier.get("key") != config.key():
+            raise InputError(
+                f"{out} holds results of another benchmark configuration; "
+                "use a new --out folder or the same arguments as before"
+            )
+        return
+    _write_atomically(stamp, json.dumps(record, indent=2, default=list).encode())
+
+
+def _replicate_file(folder: Path, replicate: int) -> Path:
+    return folder / f"replicate-{replicate:04d}.parquet"
+
+
+def _save_replicate(folder: Path, replicate: int, results, paths) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths.to_parquet(folder / f"paths-{replicate:04d}.parquet", index=False)
+    # The results file is written last and atomically: its presence means "replicate done".
+    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".partial")
+    os.close(handle)
+    try:
+        results.to_parquet(temporary, index=False)
+        os.replace(temporary, _replicate_file(folder, replicate))
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _load_replicates(folder: Path, count: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    results = [pd.read_parquet(_replicate_file(folder, i)) for i in range(count)]
+    paths = [pd.read_parquet(folder / f"paths-{i:04d}.parquet") for i in range(count)]
+    return pd.concat(results, ignore_index=True), pd.concat(paths, ignore_index=True)
+
+
+def _execute(config, replicates: list[int], executor: Executor, workers, scheduler) -> Iterable:
+    """Yield ``(replicate, (results, paths))`` as replicates finish, in any order."""
+    if not replicates:
+        return
+    if executor == "dask":
+        yield from _execute_dask(config, replicates, scheduler)
+        return
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(replicates) == 1:
+        for replicate in replicates:
+            yield replicate, run_replicate(config, replicate)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(replicates))) as pool:
+        futures = {pool.submit(run_replicate, config, r): r for r in replicates}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _execute_dask(config, replicates: list[int], scheduler) -> Iterable:
+    if scheduler is None:
+        raise InputError("the dask executor needs --scheduler ADDRESS (tcp://host:8786)")
+    from distributed import Client, as_completed
+
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        futures = {client.submit(run_replicate, config, r, pure=False): r for r in replicates}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_outputs(out: Path, results, paths, summary_table, comparisons) -> dict[str, Path]:
+    files = {
+        "results.csv": results.to_csv(index=False).encode(),
+        "paths.csv": paths.to_csv(index=False).encode(),
+        "summary.csv": summary_table.to_csv(index=False).encode(),
+        "comparisons.csv": comparisons.to_csv(index=False).encode(),
+    }
+    written = {}
+    for name, data in files.items():
+        _write_atomically(out / name, data)
+        written[name] = out / name
+    parquet = out / "results.parquet"
+    handle, temporary = tempfile.mkstemp(dir=out, suffix=".partial")
+    os.close(handle)
+    results.to_parquet(temporary, index=False)
+    os.replace(temporary, parquet)
+    written["results.parquet"] = parquet
+    return written
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+SETTING = ["utility", "budget", "cost_ratio", "training"]
+
+
+def _runs(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per replicate x setting x strategy (the objective is per run, not per group)."""
+    keep = ["replicate", *SETTING, "strategy", "objective", "regret"]
+    return results[keep].drop_duplicates(["replicate", *SETTING, "strategy"])
+
+
+def _mean_interval(values: pd.Series) -> tuple[float, float, float]:
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    values = values.dropna().to_numpy(float)
+    if len(values) < 2:
+        mean = float(values.mean()) if len(values) else float("nan")
+        return mean, float("nan"), float("nan")
+    low, high = DescrStatsW(values).tconfint_mean(alpha=0.05)
+    return float(values.mean()), float(low), float(high)
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """Per setting and strategy: mean objective and regret against the oracle, 95% intervals,
+    and each group's mean performance."""
+    rows = []
+    runs = _runs(results)
+    per_group = results.pivot_table(
+        index=[*SETTING, "strategy"], columns="group", values="value", aggfunc="mean"
+    )
+    for key, table in runs.groupby([*SETTING, "strategy"], sort=False):
+        objective = _mean_interval(table["objective"])
+        regret = _mean_interval(table["regret"])
+        row = dict(zip([*SETTING, "strategy"], key, strict=True))
+        row.update(
+            objective=objective[0], objective_low=objective[1], objective_high=objective[2],
+            regret=regret[0], regret_low=regret[1], regret_high=regret[2],
+        )  # fmt: skip
+        row.update({f"value_{g}": v for g, v in per_group.loc[key].items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compare_strategies(results: pd.DataFrame, reference: str = "adaptive") -> pd.DataFrame:
+    """Paired comparisons of ``reference`` against every other strategy, per setting.
+
+    The difference is ``regret(other) - regret(reference)`` per replicate: how much closer to
+    the oracle the reference came (positive: the reference did better, whatever the metric's
+    sense). Two-sided paired t-tests, Holm-corrected over every comparison.
+    """
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    runs = _runs(results)
+    if reference not in set(runs["strategy"]):
+        return pd.DataFrame()
+    wide = runs.pivot_table(index=["replicate", *SETTING], columns="strategy", values="regret")
+    rows = []
+    for setting, table in wide.groupby(level=SETTING, sort=False):
+        for other in [s for s in table.columns if s != reference]:
+            difference = (table[other] - table[reference]).dropna().to_numpy(float)
+            if len(difference) < 2:
+                continue
+            stats = DescrStatsW(difference)
+            low, high = stats.tconfint_mean(alpha=0.05)
+            pvalue = stats.ttest_mean(0.0)[1]
+            row = dict(zip(SETTING, setting, strict=True))
+            row.update(other=other, difference=float(difference.mean()), low=float(low),
+                       high=float(high), p_value=float(pvalue), n=len(difference))  # fmt: skip
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    if len(table):
+        reject, corrected, _, _ = multipletests(table["p_value"], alpha=0.05, method="holm")
+        table["p_holm"] = corrected
+        table["significant"] = reject
+    return table

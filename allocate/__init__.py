@@ -12,6 +12,7 @@ from allocate.fitting import CurveFit, CurveFits, fit_curves, fit_group
 from allocate.plan import Plan, plan
 from allocate.points import read_points, validate_points
 from allocate.study_file import GroupSpec, StudySpec, read_study, study_from_dict
+from allocate.study_store import Batch, Study, StudyStatus, read_results
 
 __all__ = [
     "Curve",
@@ -34,4 +35,8 @@ __all__ = [
     "study_from_dict",
     "plan",
     "Plan",
+    "Study",
+    "Batch",
+    "StudyStatus",
+    "read_results",
 ]

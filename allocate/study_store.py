@@ -720,7 +720,7 @@ def read_results(path: str | Path) -> tuple[dict[str, int], pd.DataFrame]:
         number = pd.to_numeric(pd.Series([count]), errors="coerce").iloc[0]
         if pd.isna(number) or not _is_whole(float(number)) or number < 0:
             raise InputError(
-                f"{source}: row {row + 1}: collected = {count!r} for {group}; give the new"
+                f"{source}: row {row + 1}: collected = {count} for {group}; give the new"
                 " samples collected in this batch as a whole number >= 0")
         if group in collected and collected[group] != int(number):
             raise InputError(

@@ -61,7 +61,9 @@ class AllocationProblem:
             return np.array(list(values), dtype=float)
 
         have = column(g.have for g in groups)
+        # a target counts as met within 1e-12 (relative), so round-off never costs a sample
         cap = column(math.inf if g.target is None else g.target_loss for g in groups)
+        cap = cap + 1e-12 * np.maximum(1.0, np.abs(cap))
         score = study.sense == "score"
         return cls(
             a=column(g.curve.a for g in groups),

@@ -226,7 +226,7 @@ def _explain_infeasible(study: StudySpec, problem: AllocationProblem, integer: b
         if group.target is None:
             continue
         curve = group.curve
-        if problem.cap[i] <= curve.c:
+        if group.target_loss <= curve.c:
             if curve.sense == "score":
                 raise InfeasibleStudy(
                     f"group {group.name!r}: target score {group.target:g} is at or above its best"

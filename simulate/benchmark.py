@@ -99,8 +99,14 @@ class BenchConfig:
         _validate(self)
 
     def key(self) -> str:
-        """A hash of everything except the number of replicates (adding replicates resumes)."""
+        """A hash of everything that decides the numbers except the number of replicates (so
+        asking for more replicates resumes), with the package version and synthetic curves."""
+        from importlib.metadata import version
+
         data = {k: v for k, v in asdict(self).items() if k != "replicates"}
+        data["fairalloc"] = version("fairalloc")
+        if self.source == "synthetic":
+            data["curves"] = {g: SYNTHETIC_CURVES[g].params() for g in self.groups}
         text = json.dumps(data, sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -159,9 +165,9 @@ def _costs(config: BenchConfig, ratio: float) -> np.ndarray:
 
 #: Synthetic curves of decision-utility-like scores (higher is better, best 4.75 per person).
 SYNTHETIC_CURVES = {
-    "CEU": Curve(a=30.0, b=0.45, c=1.6, sense="score", score_max=4.75),
-    "YRI": Curve(a=40.0, b=0.35, c=2.2, sense="score", score_max=4.75),
-    "CHB": Curve(a=34.0, b=0.4, c=1.9, sense="score", score_max=4.75),
+    "CEU": Curve(a=12.0, b=0.4, c=1.75, sense="score", score_max=4.75),
+    "YRI": Curve(a=14.0, b=0.33, c=2.15, sense="score", score_max=4.75),
+    "CHB": Curve(a=13.0, b=0.37, c=1.95, sense="score", score_max=4.75),
 }
 
 PRESETS: dict[str, dict] = {
@@ -576,7 +582,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare_strategies(results: pd.DataFrame, reference: str = "adaptive") -> pd.DataFrame:
-    """Paired comparisons of ``reference`` against every other strategy, per setting.
+    """Paired comparisons of ``reference`` against every other non-oracle strategy, per setting.
 
     The difference is ``regret(other) - regret(reference)`` per replicate: how much closer to
     the oracle the reference came (positive: the reference did better, whatever the metric's
@@ -591,7 +597,7 @@ def compare_strategies(results: pd.DataFrame, reference: str = "adaptive") -> pd
     wide = runs.pivot_table(index=["replicate", *SETTING], columns="strategy", values="regret")
     rows = []
     for setting, table in wide.groupby(level=SETTING, sort=False):
-        for other in [s for s in table.columns if s != reference]:
+        for other in [s for s in table.columns if s not in (reference, "oracle")]:
             difference = (table[other] - table[reference]).dropna().to_numpy(float)
             if len(difference) < 2:
                 continue

@@ -66,6 +66,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fit_command",
     "plan_command",
     "study_command",
+    "bench_command",
 )
 
 for _module in COMMAND_MODULES:

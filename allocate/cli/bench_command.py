@@ -1,0 +1,183 @@
+"""``fairalloc bench``: which sampling strategy wins, by how much, with confidence intervals."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from allocate.cli import app
+from allocate.errors import InputError
+
+
+class PresetChoice(StrEnum):
+    quick = "quick"
+    paper = "paper"
+    synthetic = "synthetic"
+
+
+class ExecutorChoice(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+def _split(text: str | None, cast, option: str) -> tuple | None:
+    if text is None:
+        return None
+    try:
+        return tuple(cast(part.strip()) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise InputError(
+            f"{option} takes a comma-separated list of numbers; got {text!r}"
+        ) from None
+
+
+@app.command("bench")
+def bench_command(
+    preset: Annotated[
+        PresetChoice,
+        typer.Option(help="quick (minutes, the demo), paper (the paper's scale), or synthetic."),
+    ] = PresetChoice.quick,
+    strategies: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated: adaptive,optimistic,equal,proportional,worst-group,oracle."
+        ),
+    ] = None,
+    utility: Annotated[
+        str | None, typer.Option(help="Comma-separated utilities: maximin,weighted,power-mean.")
+    ] = None,
+    budgets: Annotated[str | None, typer.Option(help="Comma-separated budgets.")] = None,
+    cost_ratio: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated costs of a non-reference sample per reference sample."),
+    ] = None,
+    training: Annotated[
+        str | None, typer.Option(help="Comma-separated training modes: own,pooled.")
+    ] = None,
+    replicates: Annotated[int | None, typer.Option(help="Independent replicates.")] = None,
+    seed: Annotated[
+        int, typer.Option(help="Master seed; the same seed gives the same numbers.")
+    ] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: bench-PRESET); reruns resume.")
+    ] = None,
+    executor: Annotated[
+        ExecutorChoice, typer.Option(help="local cores, or a dask.distributed cluster.")
+    ] = ExecutorChoice.local,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: all cores).")
+    ] = None,
+    plot: Annotated[bool, typer.Option(help="Draw performance and adaptive-path figures.")] = True,
+) -> None:
+    """Run every sampling strategy on simulated cohorts and compare them with the oracle."""
+    from simulate.benchmark import preset_config
+
+    if executor == ExecutorChoice.dask and scheduler is None:
+        raise InputError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    config = preset_config(
+        preset.value,
+        strategies=_split(strategies, str, "--strategies"),
+        utilities=_split(utility, str, "--utility"),
+        budgets=_split(budgets, float, "--budgets"),
+        cost_ratios=_split(cost_ratio, float, "--cost-ratio"),
+        training=_split(training, str, "--training"),
+        replicates=replicates,
+        seed=seed,
+    )
+    folder = out if out is not None else Path(f"bench-{preset.value}")
+    result = _run_with_progress(config, folder, executor.value, workers, scheduler)
+    if plot:
+        from simulate.bench_plots import save_benchmark_figures
+
+        for path in save_benchmark_figures(result.results, result.paths, folder):
+            result.files[path.name] = path
+    _print_report(result)
+
+
+def _run_with_progress(config, folder: Path, executor: str, workers, scheduler):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from simulate.benchmark import run_benchmark
+
+    console = Console(stderr=True)
+    settings = len(config.settings()) * len(config.strategies)
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(
+            f"{config.replicates} replicates x {settings} strategy-settings",
+            total=config.replicates,
+        )
+        first = {}
+
+        def report(done: int, total: int) -> None:
+            if not first:
+                first["done"] = done
+                if done:
+                    console.print(
+                        f"resuming: {done} of {total} replicates already in {folder}; "
+                        f"computing the other {total - done}"
+                    )
+            progress.update(task, completed=done)
+
+        return run_benchmark(
+            config, folder, executor=executor, workers=workers, scheduler=scheduler, progress=report
+        )
+
+
+def _print_report(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    summary = result.summary_table
+    groups = [c.removeprefix("value_") for c in summary.columns if c.startswith("value_")]
+    replicates = result.config.replicates
+    title = f"Benchmark '{result.config.preset}': mean +/- 95% CI over {replicates} replicates"
+    table = Table(title=title)
+    for column in (
+        "utility",
+        "budget",
+        "cost",
+        "strategy",
+        "objective",
+        "regret vs oracle",
+        *groups,
+    ):
+        table.add_column(column, justify="left" if column in ("utility", "strategy") else "right")
+    for _, row in summary.iterrows():
+        table.add_row(
+            row["utility"], f"{row['budget']:g}", f"x{row['cost_ratio']:g}", row["strategy"],
+            _plus_minus(row["objective"], row["objective_high"]),
+            _plus_minus(row["regret"], row["regret_high"]),
+            *[f"{row[f'value_{g}']:.3f}" for g in groups],
+        )  # fmt: skip
+    console.print(table)
+    comparisons = result.comparisons
+    if len(comparisons):
+        verdicts = Table(title="Adaptive against each strategy: regret saved (paired t, Holm)")
+        for column in ("utility", "budget", "cost", "against", "regret saved", "p (Holm)"):
+            verdicts.add_column(
+                column, justify="left" if column in ("utility", "against") else "right"
+            )
+        for _, row in comparisons.iterrows():
+            verdicts.add_row(
+                row["utility"], f"{row['budget']:g}", f"x{row['cost_ratio']:g}", row["other"],
+                _plus_minus(row["difference"], row["high"]),
+                f"{row['p_holm']:.2g}" + (" *" if row["significant"] else ""),
+            )  # fmt: skip
+        console.print(verdicts)
+    for path in result.files.values():
+        console.print(f"wrote {path}")
+
+
+def _plus_minus(mean: float, high: float) -> str:
+    return f"{mean:.3f} ± {high - mean:.3f}" if high == high else f"{mean:.3f}"

@@ -140,6 +140,8 @@ def _validate(config: BenchConfig) -> None:
         raise InputError(f"replicates must be >= 1; got {config.replicates}")
     if len(config.shares) != len(config.groups) or any(s <= 0 for s in config.shares):
         raise InputError("give one positive population share per group")
+    if config.source == "synthetic" and set(config.groups) - set(SYNTHETIC_CURVES):
+        raise InputError(f"the synthetic source has curves for {', '.join(SYNTHETIC_CURVES)}")
     if set(config.training) - {"own", "pooled"}:
         raise InputError(f"training is 'own' or 'pooled'; got {list(config.training)}")
     for budget in config.budgets:

@@ -1,0 +1,112 @@
+"""The benchmark machinery on the fast synthetic source: outputs, resume, dask, refusals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocate.cli import main
+from allocate.errors import InputError
+from simulate.benchmark import preset_config, run_benchmark
+
+SMALL = dict(
+    strategies=("adaptive", "equal", "proportional", "oracle"),
+    utilities=("maximin",),
+    budgets=(1500.0,),
+    replicates=3,
+)
+FAIRALLOC = [sys.executable, "-c", "import sys; from allocate.cli import main; sys.exit(main())"]
+
+
+def test_a_benchmark_writes_tidy_results_and_summaries(tmp_path):
+    config = preset_config("synthetic", **SMALL)
+    result = run_benchmark(config, tmp_path, workers=1)
+    assert len(result.results) == 3 * 4 * 2  # replicates x strategies x groups
+    assert set(result.results["strategy"]) == set(SMALL["strategies"])
+    oracle = result.results[result.results["strategy"] == "oracle"]
+    assert np.allclose(oracle["regret"], 0.0)
+    assert (result.results.groupby(["replicate", "strategy"])["spent"].sum() <= 1500.0).all()
+    assert set(result.comparisons["other"]) == {"equal", "proportional"}
+    for name in ("results.csv", "results.parquet", "summary.csv", "comparisons.csv", "paths.csv"):
+        assert (tmp_path / name).exists()
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results.parquet"), result.results)
+
+
+def test_same_seed_same_numbers_and_a_rerun_computes_nothing(tmp_path):
+    config = preset_config("synthetic", **SMALL)
+    first = run_benchmark(config, tmp_path / "a", workers=1)
+    again = run_benchmark(config, tmp_path / "a", workers=1)
+    fresh = run_benchmark(config, tmp_path / "b", workers=2)
+    assert again.reused == 3 and first.reused == 0
+    pd.testing.assert_frame_equal(first.results, again.results)
+    pd.testing.assert_frame_equal(first.results, fresh.results)
+
+
+def test_a_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
+    args = ["bench", "--preset", "synthetic", "--strategies", "adaptive,equal,oracle",
+            "--utility", "maximin", "--budgets", "1500", "--replicates", "4", "--workers", "1",
+            "--no-plot"]  # fmt: skip
+    interrupted = tmp_path / "interrupted"
+    process = subprocess.Popen([*FAIRALLOC, *args, "--out", str(interrupted)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list((interrupted / "replicates").glob("replicate-*.parquet")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = len(list((interrupted / "replicates").glob("replicate-*.parquet")))
+    assert 1 <= done_before < 4
+    resumed = subprocess.run([*FAIRALLOC, *args, "--out", str(interrupted)],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    assert f"resuming: {done_before} of 4 replicates already" in resumed.stderr
+    whole = tmp_path / "whole"
+    subprocess.run([*FAIRALLOC, *args, "--out", str(whole)], capture_output=True, check=True)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(interrupted / "results.parquet"), pd.read_parquet(whole / "results.parquet")
+    )
+
+
+def test_the_dask_executor_gives_the_local_numbers(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    config = preset_config("synthetic", **{**SMALL, "replicates": 2})
+    local = run_benchmark(config, tmp_path / "local", workers=1)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:  # fmt: skip
+        with distributed.Client(cluster) as client:
+            remote = run_benchmark(config, tmp_path / "dask", executor="dask", scheduler=client)
+    pd.testing.assert_frame_equal(local.results, remote.results)
+
+
+def test_another_configuration_cannot_reuse_a_folder(tmp_path):
+    run_benchmark(preset_config("synthetic", **{**SMALL, "replicates": 1}), tmp_path, workers=1)
+    other = preset_config("synthetic", **{**SMALL, "replicates": 1, "seed": 99})
+    with pytest.raises(InputError, match="results of another benchmark configuration"):
+        run_benchmark(other, tmp_path, workers=1)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--strategies", "adaptive,greedy"], "unknown strategy greedy"),
+        (["--budgets", "10"], "below the pilot's cost"),
+        (["--cost-ratio", "0"], "cost ratios must be > 0"),
+        (["--cost-ratio", "two"], "comma-separated list of numbers"),
+        (["--utility", "leximin"], "unknown utility leximin"),
+        (["--executor", "dask"], "needs --scheduler"),
+        (["--replicates", "0"], "replicates must be >= 1"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(capsys, tmp_path, args, message):
+    code = main(["bench", "--preset", "synthetic", "--out", str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not Path(tmp_path / "out").exists()

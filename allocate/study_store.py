@@ -380,8 +380,11 @@ class Study:
             )
         try:
             made = make_strategy(strategy, **strategy_settings)
-        except TypeError as error:  # an unknown keyword setting
-            raise InputError(f"strategy {strategy!r}: {error}") from None
+        except TypeError:  # a setting the strategy does not have
+            known = ", ".join(make_strategy(strategy).settings()) or "none"
+            raise InputError(
+                f"strategy {strategy!r} has no setting(s) {', '.join(sorted(strategy_settings))}"
+                f" among its own: {known}") from None
         definition = _study_to_dict(study)
         if study_from_dict(json.loads(json.dumps(definition))) != study:
             raise FairallocError("internal error: the study definition does not round-trip")
@@ -765,14 +768,24 @@ def _connect(path: Path) -> contextlib.closing[sqlite3.Connection]:
 @contextlib.contextmanager
 def _write(connection: sqlite3.Connection) -> Iterator[None]:
     """One write transaction, begun IMMEDIATE so concurrent writers queue instead of racing."""
-    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        raise InputError(f"cannot write to the study database: {error}; another process may"
+                         f" have held it for over {LOCK_TIMEOUT:g} s, try again") from None
     try:
         yield
     except BaseException:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
-    connection.execute("COMMIT")
+    try:
+        connection.execute("COMMIT")
+    except sqlite3.OperationalError as error:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise InputError(f"cannot write to the study database: {error}; nothing was"
+                         " recorded") from None
 
 
 @contextlib.contextmanager
@@ -1046,11 +1059,13 @@ def _checked_measurements(measurements: Any, state: StudyState,
             raise InputError(f"measurements: {_unknown_group(name, spec)}")
     if "seed" in table.columns:
         seeds = pd.to_numeric(table["seed"], errors="coerce")
-        bad = (seeds.isna() & table["seed"].notna()) | (seeds.notna() & (seeds % 1 != 0))
+        bad = (seeds.isna() & table["seed"].notna()) | (seeds.notna() & (
+            (seeds % 1 != 0) | (seeds.abs() >= 2.0**63)))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(f"measurements: seed {table['seed'].iloc[row]} of a"
-                             f" {table['group'].iloc[row]} measurement must be a whole number")
+                             f" {table['group'].iloc[row]} measurement must be a whole number"
+                             " below 2**63")
         table["seed"] = seeds.astype("Int64")
     else:
         table["seed"] = pd.array([pd.NA] * len(table), dtype="Int64")

@@ -131,7 +131,8 @@ def test_an_unlimited_pool_survives_the_round_trip(tmp_path):
         ({"strategy": "adaptve"}, "unknown strategy 'adaptve'"),
         ({"strategy": "equal", "batch": 0.5}, "takes no settings"),
         ({"strategy": "adaptive", "batch": 1.5}, "batch must be a fraction"),
-        ({"strategy": "adaptive", "speed": 2}, "strategy 'adaptive'.*speed"),
+        ({"strategy": "adaptive", "speed": 2},
+         "strategy 'adaptive' has no setting\\(s\\) speed among its own: batch, pilot"),
         ({"seed": -1}, "seed must be a whole number >= 0"),
         ({"seed": 1.5}, "seed must be a whole number >= 0"),
     ],
@@ -262,6 +263,7 @@ CONCURRENT_ASK = textwrap.dedent("""
     Study.make_strategy = lambda self: Slow(original(self))
     study = Study.load(sys.argv[1])
     go = Path(sys.argv[2])
+    Path(sys.argv[3]).touch()  # ready: imported and loaded
     while not go.exists():
         time.sleep(0.01)
     batch = study.ask()
@@ -273,12 +275,17 @@ def test_two_processes_asking_at_once_get_the_same_batch(study, tmp_path):
     script = tmp_path / "ask.py"
     script.write_text(CONCURRENT_ASK)
     go = tmp_path / "go"
+    ready = [tmp_path / f"ready{index}" for index in range(2)]
     processes = [
-        subprocess.Popen([sys.executable, str(script), str(study.path), str(go)],
+        subprocess.Popen([sys.executable, str(script), str(study.path), str(go), str(flag)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
+        for flag in ready
     ]
-    time.sleep(2.5)  # both have imported fairalloc and wait for the start
+    deadline = time.monotonic() + 30
+    while not all(flag.exists() for flag in ready):  # both loaded the study; start together
+        assert all(p.poll() is None for p in processes), [p.communicate() for p in processes]
+        assert time.monotonic() < deadline, "the processes never got ready"
+        time.sleep(0.01)
     go.touch()
     outputs = [process.communicate(timeout=60) for process in processes]
     for process, (_, err) in zip(processes, outputs, strict=True):
@@ -429,7 +436,7 @@ def test_a_tell_killed_mid_write_leaves_the_study_as_it_was(study, tmp_path):
     assert hot_journal.exists() and hot_journal.stat().st_size > 0  # the write was under way
     reopened = Study.load(study.path)
     assert reopened.state().rounds == 0  # reading rolls the hot journal back
-    assert snapshot(study.path)[1] == before[1]
+    assert snapshot(study.path) == before
     assert reopened.ask() == batch
     reopened.tell(batch.counts, measure(reopened, batch.counts))
     assert reopened.state().rounds == 1

@@ -2,41 +2,67 @@
 
 Everything a notebook needs is importable from here::
 
-    from allocate import fit_curves, read_points, Curve
+    from allocate import fit_curves, read_points, read_study, plan, Study, run_strategy
+
+Names are loaded on first use, so ``fairalloc plan`` does not pay for SciPy, pandas or cvxpy
+when the problem does not need them.
 """
 
-from allocate.curve_file import curves_to_toml
-from allocate.curves import FAMILIES, Curve
-from allocate.errors import FairallocError, FitError, InfeasibleStudy, InputError, StudyFileError
-from allocate.fitting import CurveFit, CurveFits, fit_curves, fit_group
-from allocate.plan import Plan, plan
-from allocate.points import read_points, validate_points
-from allocate.study_file import GroupSpec, StudySpec, read_study, study_from_dict
-from allocate.study_store import Batch, Study, StudyStatus, read_results
+from __future__ import annotations
 
-__all__ = [
-    "Curve",
-    "CurveFit",
-    "CurveFits",
-    "FAMILIES",
-    "FairallocError",
-    "FitError",
-    "InfeasibleStudy",
-    "InputError",
-    "StudyFileError",
-    "curves_to_toml",
-    "fit_curves",
-    "fit_group",
-    "read_points",
-    "validate_points",
-    "GroupSpec",
-    "StudySpec",
-    "read_study",
-    "study_from_dict",
-    "plan",
-    "Plan",
-    "Study",
-    "Batch",
-    "StudyStatus",
-    "read_results",
-]
+import importlib
+
+#: Public name -> the module that defines it.
+_PUBLIC: dict[str, str] = {
+    # learning curves
+    "Curve": "allocate.curves",
+    "FAMILIES": "allocate.curves",
+    "CurveFit": "allocate.fitting",
+    "CurveFits": "allocate.fitting",
+    "fit_curves": "allocate.fitting",
+    "fit_group": "allocate.fitting",
+    "read_points": "allocate.points",
+    "validate_points": "allocate.points",
+    "curves_to_toml": "allocate.curve_file",
+    # allocation
+    "GroupSpec": "allocate.study_file",
+    "StudySpec": "allocate.study_file",
+    "read_study": "allocate.study_file",
+    "study_from_dict": "allocate.study_file",
+    "plan": "allocate.plan",
+    "Plan": "allocate.plan",
+    # adaptive collection
+    "StudyState": "allocate.strategies",
+    "Proposal": "allocate.strategies",
+    "make_strategy": "allocate.strategies",
+    "STRATEGIES": "allocate.strategies",
+    "damp": "allocate.strategies",
+    "run_strategy": "allocate.sequential",
+    "Trajectory": "allocate.sequential",
+    "SyntheticSource": "allocate.sources",
+    "random_synthetic_study": "allocate.sources",
+    "Study": "allocate.study_store",
+    "Batch": "allocate.study_store",
+    "StudyStatus": "allocate.study_store",
+    "read_results": "allocate.study_store",
+    # errors
+    "FairallocError": "allocate.errors",
+    "FitError": "allocate.errors",
+    "InfeasibleStudy": "allocate.errors",
+    "InputError": "allocate.errors",
+    "StudyFileError": "allocate.errors",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'allocate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -52,6 +52,8 @@ SCHEMA_VERSION = 1
 #: How long a process waits for another one's write transaction before giving up (seconds).
 LOCK_TIMEOUT = 120.0
 _TABLES = ("meta", "batches", "asked", "collected", "measurements", "fits")
+#: The note of batch 0, which holds measurements of the samples in hand at creation.
+IN_HAND_NOTE = "in hand before the study"
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -325,6 +327,7 @@ class Study:
         seed: int = 0,
         study_text: str | None = None,
         study_path: str | Path | None = None,
+        measurements: pd.DataFrame | None = None,
         **strategy_settings: Any,
     ) -> Study:
         """Create a new study database at ``path`` and return it.
@@ -347,6 +350,10 @@ class Study:
             The study file's text, kept verbatim with its sha256.
         study_path : str or Path, optional
             Where the study file lives; later calls refuse to run if it changes there.
+        measurements : pandas.DataFrame, optional
+            Measurements of the samples already in hand (``have``), as a points table, so the
+            first batch can be planned on fitted curves. They are kept as batch 0, which
+            collects nothing and does not count as a round.
         **strategy_settings
             Passed to the strategy (e.g. its batch size).
 
@@ -357,7 +364,8 @@ class Study:
         Raises
         ------
         InputError
-            ``path`` exists, a study without a budget, a bad seed, strategy or setting.
+            ``path`` exists, a study without a budget, a bad seed, strategy or setting, or a
+            bad measurement table (e.g. measured at more samples than are in hand).
         """
         from allocate.sequential import make_strategy
 
@@ -385,6 +393,10 @@ class Study:
             raise InputError(
                 f"strategy {strategy!r} has no setting(s) {', '.join(sorted(strategy_settings))}"
                 f" among its own: {known}") from None
+        from allocate.sequential import StudyState
+
+        in_hand = _checked_measurements(measurements, StudyState.start(study),
+                                        np.zeros(len(study.groups), dtype=np.int64))
         definition = _study_to_dict(study)
         if study_from_dict(json.loads(json.dumps(definition))) != study:
             raise FairallocError("internal error: the study definition does not round-trip")
@@ -400,7 +412,7 @@ class Study:
             "seed": str(int(seed)),
             **{f"provenance.{k}": v for k, v in _provenance().items()},
         }
-        _create_database(path, meta)
+        _create_database(path, meta, study, in_hand)
         return cls(path, meta)
 
     @classmethod
@@ -799,7 +811,8 @@ def _read(connection: sqlite3.Connection) -> Iterator[None]:
             connection.execute("ROLLBACK")
 
 
-def _create_database(path: Path, meta: dict[str, str]) -> None:
+def _create_database(path: Path, meta: dict[str, str], spec: StudySpec,
+                     in_hand: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial",
                                          dir=path.parent)
@@ -811,6 +824,13 @@ def _create_database(path: Path, meta: dict[str, str]) -> None:
             connection.execute("BEGIN")
             connection.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
                                    sorted(meta.items()))
+            if len(in_hand):  # batch 0: the samples in hand, measured before collection
+                zeros = np.zeros(len(spec.groups), dtype=np.int64)
+                _insert_batch(connection, 0, IN_HAND_NOTE)
+                _insert_asked(connection, 0, spec, zeros, None)
+                _insert_collected(connection, 0, spec, zeros)
+                _insert_measurements(connection, 0, in_hand)
+                _mark_told(connection, 0)
             connection.execute("COMMIT")
         finally:
             connection.close()
@@ -879,7 +899,7 @@ def _state(connection: sqlite3.Connection, spec: StudySpec) -> StudyState:
     measurements = measurements.astype(
         {"group": str, "n": float, "n_total": float, "value": float, "seed": "Int64"})
     rounds = connection.execute(
-        "SELECT count(*) FROM batches WHERE told_at IS NOT NULL").fetchone()[0]
+        "SELECT count(*) FROM batches WHERE told_at IS NOT NULL AND number > 0").fetchone()[0]
     return StudyState(study=spec, collected=collected, measurements=measurements,
                       rounds=int(rounds))
 
@@ -1077,17 +1097,21 @@ def _checked_measurements(measurements: Any, state: StudyState,
         row = int(np.flatnonzero(over)[0])
         raise InputError(
             f"measurements: {table['group'].iloc[row]} is measured at n ="
-            f" {table['n'].iloc[row]:g}, but only {int(in_hand[row])} of its samples are in"
-            " hand after this batch; check n or the collected counts")
+            f" {table['n'].iloc[row]:g}, but only {int(in_hand[row])} of its samples are"
+            f" {_in_hand(counts)}; check n or the collected counts")
     pooled = float(sum(totals.values()))
     over = table["n_total"].to_numpy() > pooled
     if over.any():
         row = int(np.flatnonzero(over)[0])
         raise InputError(
             f"measurements: a measurement of {table['group'].iloc[row]} has n_total ="
-            f" {table['n_total'].iloc[row]:g}, more than the {int(pooled)} samples in hand"
-            " after this batch; check n_total or the collected counts")
+            f" {table['n_total'].iloc[row]:g}, more than the {int(pooled)} samples"
+            f" {_in_hand(counts)}; check n_total or the collected counts")
     return table[columns]
+
+
+def _in_hand(counts: np.ndarray) -> str:
+    return "in hand after this batch" if counts.any() else "in hand"
 
 
 def _unknown_group(name: Any, spec: StudySpec) -> str:

@@ -274,3 +274,19 @@ def test_commands_on_a_missing_database_say_how_to_make_one(capsys, tmp_path):
         code, _, err = run(capsys, "study", command, "--db", tmp_path / "none.sqlite")
         assert code == 2 and "fairalloc study init" in err and err.count("\n") == 1
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_init_takes_measurements_of_the_samples_in_hand(capsys, files, tmp_path):
+    study_file, db = files
+    study_file.write_text(STUDY_TOML.replace('cost = 1.0\n', 'cost = 1.0\nhave = 300\n')
+                          .replace('cost = 1.5\n', 'cost = 1.5\nhave = 100\n')
+                          .replace('have = 12\n', 'have = 40\n'))
+    points = tmp_path / "in_hand.csv"
+    SOURCE.measure({"CEU": 300, "YRI": 40, "CHB": 100}, seed=4).to_csv(points, index=False)
+    initialised(capsys, files, "--points", points)
+    batch = next_batch(capsys, db)
+    assert batch["number"] == 1 and batch["note"] == "adaptive"
+    other = tmp_path / "other.sqlite"
+    pd.DataFrame({"group": ["CEU"], "n": [301], "value": [0.2]}).to_csv(points, index=False)
+    code, _, err = run(capsys, "study", "init", study_file, "--db", other, "--points", points)
+    assert code == 2 and "only 300 of its samples are in hand" in err and not other.exists()

@@ -499,3 +499,31 @@ def test_a_changed_study_file_stops_the_study_until_restored(tmp_path):
     study.status()
     path.unlink()  # a study file moved away is no longer checked
     study.status()
+
+
+def in_hand_spec() -> StudySpec:
+    return StudySpec(groups=(GroupSpec("CEU", Curve(a=1.0, b=0.5), have=200),
+                             GroupSpec("YRI", Curve(a=1.0, b=0.5), cost=2.0, have=60)),
+                     budget=1000.0, utility="maximin")
+
+
+def test_measurements_of_the_samples_in_hand_let_the_first_batch_be_planned(tmp_path):
+    have = {"CEU": 200, "YRI": 60}
+    points = SOURCE.measure(have, seed=1)
+    study = Study.create(tmp_path / "s.sqlite", in_hand_spec(), measurements=points)
+    assert study.state().rounds == 0
+    assert len(study.state().measurements) == len(points)
+    first = study.ask()
+    assert first.number == 1 and first.note == "adaptive" and first.target_totals is not None
+    assert study.history()["batches"].query("batch == 0")["asked"].tolist() == [0, 0]
+    assert study.status().fitted_at == 1
+    without = Study.create(tmp_path / "t.sqlite", in_hand_spec())
+    assert without.ask().note == "equal fallback: 'CEU' has no measurements yet"
+
+
+def test_measurements_beyond_the_samples_in_hand_are_refused_at_creation(tmp_path):
+    points = pd.DataFrame({"group": ["CEU", "YRI"], "n": [200, 61], "value": [0.2, 0.4]})
+    with pytest.raises(InputError, match="YRI is measured at n = 61, but only 60 of its"
+                                         " samples are in hand; check n"):
+        Study.create(tmp_path / "s.sqlite", in_hand_spec(), measurements=points)
+    assert list(tmp_path.iterdir()) == []

@@ -85,18 +85,25 @@ def init_command(
     seed: Annotated[
         int, typer.Option(min=0, help="Seed of every batch's random choices.")
     ] = 0,
+    points: Annotated[
+        Path | None,
+        typer.Option(help="Measurements of the samples already in hand (CSV as for `fairalloc"
+                     " fit`), so the first batch is planned on fitted curves."),
+    ] = None,
 ) -> None:
     """Create a study database from STUDY_FILE; then run `fairalloc study next`."""
+    from allocate.points import read_points
     from allocate.study_file import read_study
     from allocate.study_store import Study
 
     spec = read_study(study_file)
+    in_hand = None if points is None else read_points(points)
     text = study_file.read_text(encoding="utf-8")
     given = {"batch": batch, "pilot": pilot, "damping": damping,
              "family": None if family is None else family.value}
     settings = {key: value for key, value in given.items() if value is not None}
     study = Study.create(db, spec, strategy=strategy.value, seed=seed, study_text=text,
-                         study_path=study_file, **settings)
+                         study_path=study_file, measurements=in_hand, **settings)
     _console().print(
         f"Created study {db} ({study.strategy_name} strategy, {len(spec.groups)} groups,"
         f" budget {float(spec.budget):.6g}, seed {study.seed}).\n"

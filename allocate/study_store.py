@@ -43,7 +43,7 @@ from allocate.study_file import StudySpec, study_from_dict
 
 if TYPE_CHECKING:
     from allocate.fitting import CurveFits
-    from allocate.sequential import Proposal, StudyState
+    from allocate.strategies import Proposal, StudyState
 
 __all__ = ["Batch", "GroupStatus", "Study", "StudyStatus", "SCHEMA_VERSION", "read_results"]
 
@@ -367,7 +367,7 @@ class Study:
             ``path`` exists, a study without a budget, a bad seed, strategy or setting, or a
             bad measurement table (e.g. measured at more samples than are in hand).
         """
-        from allocate.sequential import make_strategy
+        from allocate.strategies import make_strategy
 
         path = Path(path)
         if path.exists():
@@ -393,7 +393,7 @@ class Study:
             raise InputError(
                 f"strategy {strategy!r} has no setting(s) {', '.join(sorted(strategy_settings))}"
                 f" among its own: {known}") from None
-        from allocate.sequential import StudyState
+        from allocate.strategies import StudyState
 
         in_hand = _checked_measurements(measurements, StudyState.start(study),
                                         np.zeros(len(study.groups), dtype=np.int64))
@@ -483,7 +483,7 @@ class Study:
 
     def make_strategy(self):
         """The study's strategy, rebuilt from its stored name and settings."""
-        from allocate.sequential import make_strategy
+        from allocate.strategies import make_strategy
 
         return make_strategy(self.strategy_name, **self.strategy_settings)
 
@@ -889,7 +889,7 @@ def _open_batch(connection: sqlite3.Connection, spec: StudySpec) -> Batch | None
 
 
 def _state(connection: sqlite3.Connection, spec: StudySpec) -> StudyState:
-    from allocate.sequential import StudyState
+    from allocate.strategies import StudyState
 
     sums = dict(connection.execute(
         "SELECT group_name, sum(count) FROM collected GROUP BY group_name").fetchall())

@@ -290,3 +290,13 @@ def test_init_takes_measurements_of_the_samples_in_hand(capsys, files, tmp_path)
     pd.DataFrame({"group": ["CEU"], "n": [301], "value": [0.2]}).to_csv(points, index=False)
     code, _, err = run(capsys, "study", "init", study_file, "--db", other, "--points", points)
     assert code == 2 and "only 300 of its samples are in hand" in err and not other.exists()
+
+
+def test_a_study_made_by_another_version_is_opened_with_a_one_line_warning(capsys, files):
+    db = initialised(capsys, files)
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE meta SET value = '0.0.1' WHERE key = 'provenance.fairalloc'")
+    code, out, err = run(capsys, "study", "status", "--db", db)
+    assert code == 0
+    assert err.startswith("warning: study study.sqlite was created by fairalloc 0.0.1")
+    assert err.count("\n") == 1

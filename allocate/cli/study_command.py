@@ -114,9 +114,7 @@ def init_command(
 @study_app.command("next")
 def next_command(db: DbOption, as_json: JsonOption = False) -> None:
     """The batch to collect now (asking again before `record` gives the same batch)."""
-    from allocate.study_store import Study
-
-    study = Study.load(db)
+    study = _load(db)
     batch = study.ask()
     if as_json:
         typer.echo(json.dumps(batch.to_dict(), indent=2))
@@ -153,9 +151,9 @@ def record_command(
     db: DbOption,
 ) -> None:
     """Record what was collected for the open batch and what was measured."""
-    from allocate.study_store import Study, read_results
+    from allocate.study_store import read_results
 
-    study = Study.load(db)
+    study = _load(db)
     collected, measurements = read_results(results)
     batch = study.open_batch()
     study.tell(collected, measurements, batch=None if batch is None else batch.number)
@@ -179,11 +177,9 @@ def status_command(
     as_json: JsonOption = False,
 ) -> None:
     """Budget spent and left, per-group counts, the latest fitted curves and the plan."""
-    from allocate.study_store import Study
-
     if plot is not None and plot.suffix.lower() not in FIGURE_SUFFIXES:
         raise InputError(f"--plot must end in {', '.join(FIGURE_SUFFIXES)}; got {str(plot)!r}")
-    study = Study.load(db)
+    study = _load(db)
     status = study.status()
     if plot is not None:
         if status.fits is None:
@@ -206,9 +202,7 @@ def export_command(
     ],
 ) -> None:
     """Write every table of the study (and its original study file) as CSV files."""
-    from allocate.study_store import Study
-
-    written = Study.load(db).export(output)
+    written = _load(db).export(output)
     console = _console()
     for path in written:
         console.print(f"wrote {path}")
@@ -223,10 +217,11 @@ def _print_status(status, plot: Path | None) -> None:
         f" batch(es) recorded, {where}.\nSpent {status.spent:.6g} of {status.budget:.6g};"
         f" {status.left:.6g} left."
     )
-    plan_title = "" if status.plan_from is None else f" (plan of batch {status.plan_from})"
-    table = _table(f"Groups{plan_title}", ["group", "cost", "have", "collected", "total",
-                                           "asked", "planned total", "predicted now",
-                                           "predicted at plan"])
+    metric = "loss" if status.fits is None else status.fits.sense
+    plan_title = "" if status.plan_from is None else f"; plan of batch {status.plan_from}"
+    table = _table(f"Groups (predicted {metric} from the latest curves{plan_title})",
+                   ["group", "cost", "have", "collected", "total", "asked", "plan", "now",
+                    "at plan"])
     for g in status.groups:
         table.add_row(g.name, f"{g.cost:.6g}", str(g.have), str(g.collected), str(g.total),
                       str(g.asked), _fmt(g.planned_total), _fmt(g.predicted_now, ".4g"),
@@ -243,6 +238,20 @@ def _print_status(status, plot: Path | None) -> None:
         console.print(fits)
     if plot is not None:
         console.print(f"wrote {plot}")
+
+
+def _load(db: Path):
+    """Open the study, printing a version warning as one line on stderr."""
+    import warnings
+
+    from allocate.study_store import Study
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study = Study.load(db)
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    return study
 
 
 def _fmt(value: float | None, spec: str = ".6g") -> str:

@@ -17,10 +17,7 @@ def plot_curves(fits: CurveFits, points: pd.DataFrame):
 
     Returns the matplotlib Figure (the caller saves or shows it).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # headless machines fall back to the Agg backend
 
     figure, axes = plt.subplots(figsize=(7, 4.5), layout="constrained")
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]

@@ -10,10 +10,7 @@ __all__ = ["plot_performance", "plot_adaptive_path", "save_benchmark_figures"]
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # headless machines fall back to the Agg backend
 
     return plt
 

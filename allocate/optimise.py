@@ -13,6 +13,7 @@ separable studies never needs it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -236,7 +237,7 @@ def _compile(problem: AllocationProblem) -> _Compiled:
         objective = par["weight"] @ level
     elif problem.utility == "power-mean":
         par["weight"] = cp.Parameter(size, nonneg=True, name="weight_root_p")
-        objective = cp.pnorm(cp.multiply(par["weight"], level), problem.p)
+        objective = cp.pnorm(cp.multiply(par["weight"], level), problem.p, approx=False)
     elif problem.utility == "maximin":
         objective = cp.max(level)
     else:  # target: least cost
@@ -305,6 +306,15 @@ def _fit_budget(problem: AllocationProblem, n: np.ndarray) -> np.ndarray:
     return n
 
 
+def _run(compiled: _Compiled) -> None:
+    """Solve with Clarabel; an inaccurate solution is reported by its status, not a warning."""
+    import cvxpy as cp
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        compiled.problem.solve(solver=cp.CLARABEL, **_TOLERANCES)
+
+
 def solve_continuous(problem: AllocationProblem) -> ContinuousSolution:
     """Solve the continuous allocation problem with cvxpy and Clarabel.
 
@@ -340,13 +350,13 @@ def solve_continuous(problem: AllocationProblem) -> ContinuousSolution:
         _CACHE.move_to_end(key)
     units = _set_parameters(compiled, problem)
     try:
-        compiled.problem.solve(solver=cp.CLARABEL, **_TOLERANCES)
+        _run(compiled)
     except cp.error.SolverError:
         _CACHE.pop(key, None)  # a fresh compilation sometimes recovers; try once
         compiled = _compile(problem)
         units = _set_parameters(compiled, problem)
         try:
-            compiled.problem.solve(solver=cp.CLARABEL, **_TOLERANCES)
+            _run(compiled)
         except cp.error.SolverError as error:
             raise FairallocError(f"the solver failed on this study: {error}") from None
     status = compiled.problem.status

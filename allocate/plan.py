@@ -86,9 +86,10 @@ class Plan:
         The budget (``None`` for a target study without one) and the cost of the plan.
     marginal_value : float or None
         How much the objective improves per extra unit of budget (``None`` for the target
-        utility or without a budget). Continuous plans read it from the budget constraint's
-        dual; whole-sample plans re-solve with the budget raised by the larger of the dearest
-        sample and 1 % of the budget.
+        utility or without a budget). Plans solved through the continuous problem (continuous
+        plans, and whole-sample plans of coupled groups) read it from the budget constraint's
+        dual; whole-sample plans of separable groups re-solve with the budget raised by the
+        larger of the dearest sample and 1 % of the budget.
     groups : tuple of GroupAllocation
     baselines : mapping of str to BaselinePlan
         ``"equal"`` and ``"proportional"``.
@@ -273,9 +274,11 @@ def _solve(problem: AllocationProblem, integer: bool) -> tuple[np.ndarray, str, 
         return np.maximum(problem.lower, need), "least totals per target", True, None
     continuous = solve_continuous(problem)
     if not integer:
-        return continuous.n, "cvxpy + Clarabel (exact power cones)", True, continuous.budget_dual
+        converged = continuous.status == "optimal"
+        return (continuous.n, f"cvxpy + Clarabel (exact power cones; {continuous.status})",
+                converged, continuous.budget_dual)
     solution = round_and_repair(problem, continuous.n)
-    return solution.n, solution.method, solution.exact, None
+    return solution.n, solution.method, solution.exact, continuous.budget_dual
 
 
 def _allocation(problem: AllocationProblem, study: StudySpec, n: np.ndarray

@@ -250,6 +250,33 @@ def batch_budget(state: StudyState, batch: float | Sequence[float], rounds_done:
     return state.remaining
 
 
+def pilot_size(state: StudyState, pilot: int | None) -> int:
+    """Samples every group has after the pilot: ``pilot``, or by default the largest equal
+    count costing at most 10% of the budget, and at least 8 (four distinct nested sizes)."""
+    if pilot is not None:
+        return int(pilot)
+    return max(8, int(0.1 * float(state.study.budget) // state.costs.sum()))
+
+
+def rounds_after_pilot(state: StudyState, pilot: int | None) -> int:
+    """Batches collected since the pilot (the pilot is round 0 when it was needed)."""
+    piloted = bool(np.any(state.have < pilot_size(state, pilot)))
+    return max(state.rounds - int(piloted), 0)
+
+
+def opening_proposal(state: StudyState, pilot: int | None) -> Proposal | None:
+    """The proposal a strategy that learns from measurements makes before it can learn:
+    nothing once the budget cannot buy a sample, the pilot in round 0; otherwise None."""
+    if state.remaining < state.costs.min():
+        return Proposal(counts=np.zeros(len(state.names), dtype=np.int64), note="budget spent")
+    size = pilot_size(state, pilot)
+    short = np.maximum(size - state.totals, 0)
+    if np.any(short > 0) and state.rounds == 0:
+        counts = affordable_counts(state, short, state.remaining)
+        return Proposal(counts=counts, note=f"pilot: every group up to {size} samples")
+    return None
+
+
 def _check_batch(batch: float | Sequence[float]) -> float | tuple[float, ...]:
     if isinstance(batch, int | float) and not isinstance(batch, bool):
         if not 0 < batch <= 1:
@@ -329,26 +356,11 @@ class Adaptive:
             "log_space": self.log_space,
         }
 
-    def pilot_size(self, state: StudyState) -> int:
-        """Samples per group the pilot brings every group up to."""
-        if self.pilot is not None:
-            return int(self.pilot)
-        return max(8, int(0.1 * float(state.study.budget) // state.costs.sum()))
-
-    def rounds_after_pilot(self, state: StudyState) -> int:
-        """Batches collected since the pilot (the pilot is round 0 when it was needed)."""
-        piloted = bool(np.any(state.have < self.pilot_size(state)))
-        return max(state.rounds - int(piloted), 0)
-
     def propose(self, state: StudyState, *, rng: np.random.Generator) -> Proposal:
-        if state.remaining < state.costs.min():
-            return Proposal(counts=np.zeros(len(state.names), dtype=np.int64), note="budget spent")
-        pilot = self.pilot_size(state)
-        short = np.maximum(pilot - state.totals, 0)
-        if np.any(short > 0) and state.rounds == 0:
-            counts = affordable_counts(state, short, state.remaining)
-            return Proposal(counts=counts, note=f"pilot: every group up to {pilot} samples")
-        budget = batch_budget(state, self.batch, self.rounds_after_pilot(state))
+        opening = opening_proposal(state, self.pilot)
+        if opening is not None:
+            return opening
+        budget = batch_budget(state, self.batch, rounds_after_pilot(state, self.pilot))
         try:
             fits = self._fit(state)
         except FitError as error:
@@ -480,17 +492,11 @@ class WorstGroup:
         return {"batch": batch, "pilot": self.pilot}
 
     def propose(self, state: StudyState, *, rng: np.random.Generator) -> Proposal:
-        zero = np.zeros(len(state.names), dtype=np.int64)
-        if state.remaining < state.costs.min():
-            return Proposal(counts=zero, note="budget spent")
-        pilot_rule = Adaptive(pilot=self.pilot)
-        pilot = pilot_rule.pilot_size(state)
-        short = np.maximum(pilot - state.totals, 0)
-        if np.any(short > 0) and state.rounds == 0:
-            counts = affordable_counts(state, short, state.remaining)
-            return Proposal(counts=counts, note=f"pilot: every group up to {pilot} samples")
-        left = batch_budget(state, self.batch, pilot_rule.rounds_after_pilot(state))
-        counts = zero.copy()
+        opening = opening_proposal(state, self.pilot)
+        if opening is not None:
+            return opening
+        left = batch_budget(state, self.batch, rounds_after_pilot(state, self.pilot))
+        counts = np.zeros(len(state.names), dtype=np.int64)
         for index in np.argsort(-self.latest_losses(state)):
             room = state.pools[index] - state.totals[index] - counts[index]
             take = int(min(room, left // state.costs[index]))

@@ -367,7 +367,7 @@ class Study:
             ``path`` exists, a study without a budget, a bad seed, strategy or setting, or a
             bad measurement table (e.g. measured at more samples than are in hand).
         """
-        from allocate.strategies import make_strategy
+        from allocate.strategies import StudyState
 
         path = Path(path)
         if path.exists():
@@ -381,20 +381,7 @@ class Study:
             raise InputError("a persisted study needs a budget; add budget = ... to the study file")
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise InputError(f"seed must be a whole number >= 0; got {seed!r}")
-        if strategy == "oracle":
-            raise InputError(
-                "the oracle strategy needs the true curves, which a real study does not know;"
-                " choose adaptive, optimistic, equal, proportional or worst-group"
-            )
-        try:
-            made = make_strategy(strategy, **strategy_settings)
-        except TypeError:  # a setting the strategy does not have
-            known = ", ".join(make_strategy(strategy).settings()) or "none"
-            raise InputError(
-                f"strategy {strategy!r} has no setting(s) {', '.join(sorted(strategy_settings))}"
-                f" among its own: {known}") from None
-        from allocate.strategies import StudyState
-
+        made = _strategy(strategy, strategy_settings)
         in_hand = _checked_measurements(measurements, StudyState.start(study),
                                         np.zeros(len(study.groups), dtype=np.int64))
         definition = _study_to_dict(study)
@@ -557,8 +544,9 @@ class Study:
     ) -> None:
         """Record what was collected for the open batch and what was measured.
 
-        Everything is checked first; then one transaction records it all, so an error (or a
-        process killed half-way) leaves the study as it was.
+        Everything is checked, against the study as it stands, inside the one transaction
+        that then records it all, so an error (or a process killed half-way) leaves the study
+        as it was.
 
         Parameters
         ----------
@@ -763,13 +751,32 @@ def read_results(path: str | Path) -> tuple[dict[str, int], pd.DataFrame]:
         raise InputError(message) from None
 
 
+def _strategy(name: str, settings: dict[str, Any]):
+    """The named strategy with ``settings``, or a one-line refusal."""
+    from allocate.strategies import make_strategy
+
+    if name == "oracle":
+        raise InputError(
+            "the oracle strategy needs the true curves, which a real study does not know;"
+            " choose adaptive, optimistic, equal, proportional or worst-group"
+        )
+    try:
+        return make_strategy(name, **settings)
+    except TypeError:  # a setting the strategy does not have
+        known = list(make_strategy(name).settings())
+        unknown = sorted(set(settings) - set(known))
+        raise InputError(
+            f"strategy {name!r} has no setting(s) {', '.join(unknown)}; its settings are"
+            f" {', '.join(known) or 'none'}") from None
+
+
 # ---- the database ---------------------------------------------------------------------------
 
 
 def _connect(path: Path) -> contextlib.closing[sqlite3.Connection]:
     """An autocommit connection (transactions are explicit) that fails if the file is gone."""
     try:
-        connection = sqlite3.connect(f"file:{path.resolve()}?mode=rw", uri=True,
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True,
                                      timeout=LOCK_TIMEOUT, isolation_level=None)
     except sqlite3.OperationalError as error:
         raise InputError(f"cannot open study database {str(path)!r}: {error}") from None
@@ -813,9 +820,12 @@ def _read(connection: sqlite3.Connection) -> Iterator[None]:
 
 def _create_database(path: Path, meta: dict[str, str], spec: StudySpec,
                      in_hand: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial",
-                                         dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial",
+                                             dir=path.parent)
+    except OSError as error:
+        raise InputError(f"cannot create {str(path)!r}: {error.strerror}") from None
     os.close(handle)
     try:
         connection = sqlite3.connect(temporary, isolation_level=None)

@@ -1,0 +1,132 @@
+"""`fairalloc plan`: the table, the JSON object, the figure and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from allocate.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+GENOMIC = str(ROOT / "examples" / "genomic_study.toml")
+IMAGES = str(ROOT / "examples" / "image_labelling_study.toml")
+FAIRALLOC = str(Path(sys.executable).with_name("fairalloc"))
+
+SMALL = """budget = 30.0
+utility = "maximin"
+
+[[groups]]
+name = "A"
+curve = { a = 1.0, b = 1.0 }
+
+[[groups]]
+name = "B"
+curve = { a = 4.0, b = 1.0 }
+"""
+
+
+def run(capsys, *args):
+    code = main(["plan", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_is_one_object_with_the_issue_keys(capsys):
+    code, out, err = run(capsys, GENOMIC, "--json")
+    assert code == 0 and err == ""
+    result = json.loads(out)  # exactly one JSON document
+    assert {"status", "utility", "objective", "budget", "spent", "groups", "baselines"} <= set(
+        result)
+    assert result["status"] == "optimal" and result["utility"] == "maximin"
+    assert [g["name"] for g in result["groups"]] == ["YRI", "CEU", "CHB"]
+    for group in result["groups"]:
+        assert set(group) == {"name", "have", "collect", "total", "cost", "predicted"}
+        assert isinstance(group["collect"], int) and group["total"] == group["have"] + group[
+            "collect"]
+    assert result["spent"] <= result["budget"]
+    assert set(result["baselines"]) == {"equal", "proportional"}
+    for base in result["baselines"].values():
+        assert {"objective", "groups"} <= set(base) and len(base["groups"]) == 3
+        assert result["objective"] >= base["objective"]  # maximin score: higher is better
+
+
+def test_small_study_matches_the_closed_form(tmp_path, capsys):
+    study = tmp_path / "small.toml"
+    study.write_text(SMALL)
+    code, out, _ = run(capsys, study, "--json")
+    assert code == 0
+    totals = [g["total"] for g in json.loads(out)["groups"]]
+    assert totals == [6, 24]  # a = (1, 4), b = 1: n proportional to a, 30 in all
+    code, out, _ = run(capsys, study, "--json", "--continuous", "--budget", "60",
+                       "--utility", "weighted")
+    result = json.loads(out)
+    assert code == 0 and result["utility"] == "weighted" and result["budget"] == 60
+    # weighted, b = 1: n proportional to sqrt(a)
+    assert [g["total"] for g in result["groups"]] == pytest.approx([20.0, 40.0], rel=1e-4)
+
+
+def test_the_table_shows_groups_baselines_objective_and_marginal_value(capsys):
+    code, out, err = run(capsys, GENOMIC)
+    assert code == 0 and err == ""
+    for text in ("YRI", "CEU", "CHB", "equal", "proportional", "objective", "spent 6000",
+                 "marginal value of budget"):
+        assert text in out
+
+
+def test_power_mean_override_and_p(capsys):
+    code, out, _ = run(capsys, GENOMIC, "--json", "--utility", "power-mean", "--p", "3")
+    result = json.loads(out)
+    assert code == 0 and result["utility"] == "power-mean" and result["p"] == 3.0
+
+
+def test_plot_is_written(tmp_path, capsys):
+    figure = tmp_path / "plan.png"
+    code, out, _ = run(capsys, GENOMIC, "--plot", figure)
+    assert code == 0 and "wrote" in out
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.png"]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nowhere.toml"], r"study file 'nowhere.toml' does not exist"),
+        ([GENOMIC, "--budget", "-5"], r"budget must be a number >= 0; got -5.0"),
+        ([GENOMIC, "--p", "0.5"], r"p must be a number >= 1"),
+        ([GENOMIC, "--budget", "10"], r"the quotas cost .* more than the budget 10"),
+        ([GENOMIC, "--plot", "plan.txt"], r"--plot must end in .png, .pdf, .svg"),
+        ([GENOMIC, "--utility", "fair"], r"Invalid value for '--utility'"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+    assert re.search(message, err)
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_unknown_field_gets_a_did_you_mean(tmp_path, capsys):
+    study = tmp_path / "typo.toml"
+    study.write_text(SMALL.replace('utility = "maximin"', 'utilty = "maximin"'))
+    code, _, err = run(capsys, study)
+    assert code == 2
+    assert "unknown field 'utilty' (did you mean 'utility'?)" in err
+
+
+def test_the_installed_command_prints_json_and_fails_without_traceback():
+    done = subprocess.run([FAIRALLOC, "plan", GENOMIC, "--json"], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert done.returncode == 0 and done.stderr == ""
+    assert json.loads(done.stdout)["status"] == "optimal"
+    failed = subprocess.run([FAIRALLOC, "plan", IMAGES, "--budget", "1"], capture_output=True,
+                            text=True, cwd=ROOT)
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr.startswith("error: the quotas cost")
+    assert "Traceback" not in failed.stderr and len(failed.stderr.strip().splitlines()) == 1

@@ -1,0 +1,103 @@
+"""The on-disk cohort cache: one folder per cohort, keyed by parameters, seed and versions.
+
+A cohort is written into a temporary folder beside the cache, finished with a ``COMPLETE``
+marker written last, and only then renamed into place; a folder without the marker (an
+interrupted or foreign write) is never read as a cohort, it is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allocate.errors import InputError
+from simulate.cohort import (
+    DEFAULT_MAX_DECODED_BYTES,
+    Cohort,
+    CohortParameters,
+    Progress,
+    assemble_cohort,
+    build_cohort,
+    provenance,
+)
+
+__all__ = ["cache_key", "cohort_path", "load_or_simulate", "COMPLETE_MARKER"]
+
+COMPLETE_MARKER = "COMPLETE"
+_FORMAT = 1
+
+
+def cache_key(parameters: CohortParameters) -> str:
+    """A short hash of the parameters, the seed and the software versions."""
+    payload = {"parameters": parameters.to_dict(), "versions": provenance(), "format": _FORMAT}
+    text = json.dumps(payload, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def cohort_path(parameters: CohortParameters, cache_dir: Path) -> Path:
+    """The folder a cohort with these parameters occupies in ``cache_dir``."""
+    return Path(cache_dir) / "cohorts" / cache_key(parameters)
+
+
+def load_or_simulate(
+    parameters: CohortParameters,
+    cache_dir: Path,
+    *,
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+    progress: Progress | None = None,
+) -> Cohort:
+    """Load the cached cohort if complete; otherwise simulate it and store it atomically."""
+    folder = cohort_path(parameters, cache_dir)
+    if (folder / COMPLETE_MARKER).is_file():
+        return _load(folder, parameters)
+    cohort = build_cohort(parameters, max_decoded_bytes=max_decoded_bytes, progress=progress)
+    _store(cohort, folder)
+    return _load(folder, parameters)
+
+
+def _store(cohort: Cohort, folder: Path) -> None:
+    parent = folder.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create the cohort cache in {parent}: {error.strerror}") from None
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=parent))
+    try:
+        for number, ts in enumerate(cohort.tree_sequences, start=1):
+            ts.dump(staging / f"chromosome{number}.trees")
+        cohort.variants.to_parquet(staging / "variants.parquet", index=False)
+        if cohort.genotypes is not None:
+            np.save(staging / "genotypes.npy", np.asarray(cohort.genotypes))
+        meta = {"parameters": cohort.parameters.to_dict(), "provenance": cohort.provenance}
+        (staging / "cohort.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        (staging / COMPLETE_MARKER).write_text("complete\n")  # last: the folder is whole
+        if folder.exists():  # an incomplete leftover, or another process finished first
+            if (folder / COMPLETE_MARKER).is_file():
+                return
+            shutil.rmtree(folder)
+        os.rename(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _load(folder: Path, parameters: CohortParameters) -> Cohort:
+    import tskit
+
+    tree_sequences = tuple(
+        tskit.load(folder / f"chromosome{number}.trees")
+        for number in range(1, parameters.chromosomes + 1)
+    )
+    variants = pd.read_parquet(folder / "variants.parquet")
+    genotype_file = folder / "genotypes.npy"
+    genotypes = np.load(genotype_file, mmap_mode="r") if genotype_file.is_file() else None
+    return assemble_cohort(
+        parameters, tree_sequences, genotypes=genotypes, variants=variants, max_decoded_bytes=0
+    )

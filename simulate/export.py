@@ -1,0 +1,181 @@
+"""Export a cohort for the field's own tools: VCF (written by tskit) and PLINK 1 binary files.
+
+Positions are written 1-based (the simulation's 0-based position + 1), the same in the VCF and
+the ``.bim``; the derived allele is the VCF ALT and PLINK's A1 (the counted allele). Every file
+is written under a temporary name in its destination folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from allocate.errors import InputError
+from simulate.cohort import Cohort
+
+__all__ = ["individual_names", "variant_alleles", "write_vcf", "write_plink"]
+
+_PLINK_CHUNK = 4096
+
+
+def individual_names(cohort: Cohort, individuals: np.ndarray) -> list[str]:
+    """Names ``<group>_<index within group>`` of the given individuals."""
+    first = {g: int(cohort.individuals_of(g)[0]) for g in cohort.groups}
+    return [f"{cohort.group[i]}_{i - first[cohort.group[i]]}" for i in individuals]
+
+
+def variant_alleles(cohort: Cohort) -> tuple[list[str], list[str]]:
+    """(ancestral, derived) allele of every kept variant."""
+    ancestral, derived = [], []
+    for chromosome, site in cohort.variants[["chromosome", "site"]].itertuples(index=False):
+        record = cohort.tree_sequences[chromosome - 1].site(int(site))
+        ancestral.append(record.ancestral_state)
+        derived.append(record.mutations[0].derived_state)
+    return ancestral, derived
+
+
+def _selected(cohort: Cohort, individuals: Sequence[int] | None) -> np.ndarray:
+    if individuals is None:
+        return np.arange(cohort.num_individuals)
+    chosen = np.asarray(individuals, dtype=np.int64)
+    if chosen.size == 0 or chosen.min() < 0 or chosen.max() >= cohort.num_individuals:
+        raise InputError(
+            f"individuals must be indices in [0, {cohort.num_individuals}); got {chosen.size} "
+            "indices outside that range or none"
+        )
+    return chosen
+
+
+def _prepare_folder(folder: Path) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create output folder {folder}: {error.strerror}") from None
+    return folder
+
+
+def write_vcf(
+    cohort: Cohort, folder: str | Path, *, individuals: Sequence[int] | None = None
+) -> list[Path]:
+    """Write one VCF per chromosome (``chr<k>.vcf``) with the kept variants only.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder = _prepare_folder(Path(folder))
+    chosen = _selected(cohort, individuals)
+    names = individual_names(cohort, chosen)
+    written = []
+    for number, ts in enumerate(cohort.tree_sequences, start=1):
+        kept = cohort.variants.loc[cohort.variants["chromosome"] == number, "site"].to_numpy()
+        site_mask = np.ones(ts.num_sites, dtype=bool)
+        site_mask[kept] = False
+        ts_individuals = ts.nodes_individual[cohort.sample_nodes[chosen, 0]]
+        target = folder / f"chr{number}.vcf"
+        with _atomic_text(target) as handle:
+            ts.write_vcf(
+                handle,
+                contig_id=str(number),
+                individuals=ts_individuals,
+                individual_names=names,
+                site_mask=site_mask,
+                position_transform=lambda positions: np.round(positions).astype(int) + 1,
+                isolated_as_missing=False,
+            )
+        written.append(target)
+    return written
+
+
+class _atomic_text:
+    """Open a temporary text file beside ``target``; rename it into place on success."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __enter__(self):
+        descriptor, name = tempfile.mkstemp(prefix=f".{self.target.name}-", dir=self.target.parent)
+        self.temporary = Path(name)
+        self.handle = os.fdopen(descriptor, "w")
+        return self.handle
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.handle.close()
+        if kind is None:
+            os.chmod(self.temporary, 0o644)
+            os.replace(self.temporary, self.target)
+        else:
+            self.temporary.unlink(missing_ok=True)
+
+
+def write_plink(
+    cohort: Cohort,
+    prefix: str | Path,
+    *,
+    individuals: Sequence[int] | None = None,
+    phenotype: np.ndarray | None = None,
+) -> list[Path]:
+    """Write PLINK 1 binary files ``<prefix>.bed/.bim/.fam`` (SNP-major) with bed-reader.
+
+    Dosages are decoded a block of variants at a time, so the whole matrix is never needed.
+    ``phenotype`` (one value per chosen individual) fills the ``.fam`` phenotype column.
+
+    Returns
+    -------
+    list of Path
+        The ``.bed``, ``.bim`` and ``.fam`` files.
+    """
+    from bed_reader import create_bed
+
+    prefix = Path(prefix)
+    _prepare_folder(prefix.parent)
+    chosen = _selected(cohort, individuals)
+    names = individual_names(cohort, chosen)
+    ancestral, derived = variant_alleles(cohort)
+    chromosome = cohort.variants["chromosome"].to_numpy()
+    position = cohort.variants["position"].to_numpy() + 1
+    properties = {
+        "fid": names,
+        "iid": names,
+        "sex": np.zeros(chosen.size, dtype=int),
+        "chromosome": [str(c) for c in chromosome],
+        "sid": [f"{c}:{p}" for c, p in zip(chromosome, position, strict=True)],
+        "cm_position": np.zeros(cohort.num_variants),
+        "bp_position": position,
+        "allele_1": derived,
+        "allele_2": ancestral,
+    }
+    if phenotype is not None:
+        phenotype = np.asarray(phenotype, dtype=float)
+        if phenotype.shape != (chosen.size,):
+            raise InputError(
+                f"phenotype needs one value per individual ({chosen.size}); got {phenotype.shape}"
+            )
+        properties["pheno"] = [f"{value:.6g}" for value in phenotype]
+    targets = [prefix.with_name(prefix.name + suffix) for suffix in (".bed", ".bim", ".fam")]
+    staging = [t.with_name(f".{t.name}.partial") for t in targets]
+    try:
+        with create_bed(
+            staging[0],
+            iid_count=chosen.size,
+            sid_count=cohort.num_variants,
+            properties=properties,
+            bim_location=staging[1],
+            fam_location=staging[2],
+        ) as bed:
+            for start in range(0, cohort.num_variants, _PLINK_CHUNK):
+                columns = np.arange(start, min(start + _PLINK_CHUNK, cohort.num_variants))
+                block = cohort.dosages(chosen, columns)
+                for k in range(columns.size):
+                    bed.write(block[:, k])
+        for source, target in zip(staging, targets, strict=True):
+            os.replace(source, target)
+    finally:
+        for path in staging:
+            path.unlink(missing_ok=True)
+    return targets

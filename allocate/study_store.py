@@ -347,7 +347,8 @@ class Study:
         seed : int
             Seeds every batch's random numbers, with the batch number.
         study_text : str, optional
-            The study file's text, kept verbatim with its sha256.
+            The study file's text, kept verbatim with its sha256 (read from ``study_path``
+            when not given).
         study_path : str or Path, optional
             Where the study file lives; later calls refuse to run if it changes there.
         measurements : pandas.DataFrame, optional
@@ -382,6 +383,8 @@ class Study:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise InputError(f"seed must be a whole number >= 0; got {seed!r}")
         made = _strategy(strategy, strategy_settings)
+        if study_path is not None and study_text is None:
+            study_text = _read_study_text(Path(study_path))
         in_hand = _checked_measurements(measurements, StudyState.start(study),
                                         np.zeros(len(study.groups), dtype=np.int64))
         definition = _study_to_dict(study)
@@ -749,6 +752,13 @@ def read_results(path: str | Path) -> tuple[dict[str, int], pd.DataFrame]:
         message = re.sub(r"\brow (\d+)", lambda m: f"row {rows[int(m.group(1)) - 1] + 1}",
                          str(error))
         raise InputError(message) from None
+
+
+def _read_study_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read the study file {str(path)!r}: {error}") from None
 
 
 def _strategy(name: str, settings: dict[str, Any]):

@@ -248,16 +248,18 @@ def test_record_without_an_open_batch_is_refused(capsys, files, tmp_path):
     refused(capsys, db, "study", "record", "--db", db, results, match="no batch is open")
 
 
-def test_a_changed_study_file_is_refused_until_restored(capsys, files):
+def test_a_changed_study_file_is_refused_until_restored(capsys, files, tmp_path):
     study_file, db = files
     db = initialised(capsys, files)
-    next_batch(capsys, db)
+    batch = next_batch(capsys, db)
+    results = tmp_path / "results.csv"
+    results_csv(results, batch["counts"], {"CEU": 0, "YRI": 12, "CHB": 0}, seed=1)
     study_file.write_text(STUDY_TOML.replace("max = 400", "max = 4000"))
-    for command in ("next", "status"):
-        refused(capsys, db, "study", command, "--db", db,
+    for command in (("next",), ("status",), ("record", results)):
+        refused(capsys, db, "study", *command, "--db", db,
                 match=f"study file {str(study_file.resolve())!r} changed since")
     study_file.write_text(STUDY_TOML)
-    assert run(capsys, "study", "status", "--db", db)[0] == 0
+    assert run(capsys, "study", "record", "--db", db, results)[0] == 0
 
 
 def test_status_refuses_a_bad_figure_or_one_without_curves(capsys, files, tmp_path):

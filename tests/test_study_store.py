@@ -486,8 +486,8 @@ def test_history_status_and_export_agree_with_what_was_told(study, tmp_path):
 def test_a_changed_study_file_stops_the_study_until_restored(tmp_path):
     path = tmp_path / "study.toml"
     path.write_text(STUDY_TOML)
-    study = Study.create(tmp_path / "s.sqlite", read_study(path), study_text=STUDY_TOML,
-                         study_path=path)
+    study = Study.create(tmp_path / "s.sqlite", read_study(path), study_path=path)
+    assert study.study_text == STUDY_TOML  # read from the path
     study.ask()
     before = snapshot(study.path)
     path.write_text(STUDY_TOML.replace("budget = 1000.0", "budget = 2000.0"))

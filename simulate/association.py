@@ -1,0 +1,248 @@
+"""Per-variant association scans from additive sufficient statistics.
+
+For each group and variant the scan keeps ``sum x``, ``sum x^2``, ``sum x y`` and ``sum x^2 y``
+(``x`` the 0/1/2 dosage), and per group ``n``, ``sum y`` and ``sum y^2``. Because a dosage takes
+three values these determine, per group and variant, the count and the phenotype sum of each
+genotype class, which is all that linear regression (one variant, group intercepts) and
+logistic regression need. The statistics add: growing a training set costs only the new
+samples (:meth:`ScanStatistics.add`), and a scan of the union of two sets is the sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from allocate.errors import InputError
+
+__all__ = ["ScanStatistics", "AssociationResult", "meta_analyse", "Test"]
+
+Test = Literal["linear", "logistic"]
+_CHUNK = 2048
+
+
+@dataclass(frozen=True, eq=False)
+class ScanStatistics:
+    """Additive sufficient statistics of an association scan, per group x variant.
+
+    Create an empty one with :meth:`empty`; :meth:`add` returns a new object with samples added.
+    """
+
+    groups: tuple[str, ...]
+    n: np.ndarray  # (groups,)
+    sum_y: np.ndarray  # (groups,)
+    sum_y2: np.ndarray  # (groups,)
+    sum_x: np.ndarray  # (groups, variants)
+    sum_x2: np.ndarray
+    sum_xy: np.ndarray
+    sum_x2y: np.ndarray
+
+    @classmethod
+    def empty(cls, groups: tuple[str, ...], num_variants: int) -> ScanStatistics:
+        shape = (len(groups), num_variants)
+        zeros = np.zeros(len(groups))
+        return cls(
+            tuple(groups), zeros, zeros.copy(), zeros.copy(),
+            *(np.zeros(shape) for _ in range(4)),
+        )  # fmt: skip
+
+    @property
+    def num_variants(self) -> int:
+        return self.sum_x.shape[1]
+
+    def add(self, group: str, dosages: np.ndarray, y: np.ndarray) -> ScanStatistics:
+        """New statistics with ``dosages`` (samples x variants) and ``y`` added to ``group``.
+
+        The cost is one pass over the new samples only.
+        """
+        if group not in self.groups:
+            raise InputError(f"the scan has no group {group!r}; it has {', '.join(self.groups)}")
+        y = np.asarray(y, dtype=np.float64)
+        if dosages.shape != (y.size, self.num_variants):
+            raise InputError(
+                f"dosages must be samples x {self.num_variants} variants with one phenotype per "
+                f"sample; got {dosages.shape} and {y.size} phenotypes"
+            )
+        k = self.groups.index(group)
+        sums = [array.copy() for array in (self.sum_x, self.sum_x2, self.sum_xy, self.sum_x2y)]
+        weights = np.column_stack([np.ones_like(y), y])
+        for start in range(0, self.num_variants, _CHUNK):
+            block = np.asarray(dosages[:, start : start + _CHUNK], dtype=np.float64)
+            linear = block.T @ weights
+            square = (block * block).T @ weights
+            columns = slice(start, start + block.shape[1])
+            sums[0][k, columns] += linear[:, 0]
+            sums[2][k, columns] += linear[:, 1]
+            sums[1][k, columns] += square[:, 0]
+            sums[3][k, columns] += square[:, 1]
+        n, sum_y, sum_y2 = self.n.copy(), self.sum_y.copy(), self.sum_y2.copy()
+        n[k] += y.size
+        sum_y[k] += y.sum()
+        sum_y2[k] += (y * y).sum()
+        return replace(
+            self, n=n, sum_y=sum_y, sum_y2=sum_y2,
+            sum_x=sums[0], sum_x2=sums[1], sum_xy=sums[2], sum_x2y=sums[3],
+        )  # fmt: skip
+
+    def __add__(self, other: ScanStatistics) -> ScanStatistics:
+        if self.groups != other.groups or self.num_variants != other.num_variants:
+            raise InputError("only scans of the same groups and variants can be added")
+        fields = ("n", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy", "sum_x2y")
+        return replace(self, **{f: getattr(self, f) + getattr(other, f) for f in fields})
+
+    def only(self, groups: tuple[str, ...]) -> ScanStatistics:
+        """The statistics restricted to ``groups`` (others zeroed)."""
+        keep = np.array([g in groups for g in self.groups], dtype=float)
+        fields = ("n", "sum_y", "sum_y2")
+        matrices = ("sum_x", "sum_x2", "sum_xy", "sum_x2y")
+        values = {f: getattr(self, f) * keep for f in fields}
+        values |= {f: getattr(self, f) * keep[:, None] for f in matrices}
+        return replace(self, **values)
+
+    def allele_frequency(self) -> np.ndarray:
+        """Derived-allele frequency of every variant over all samples in the statistics."""
+        total = self.n.sum()
+        return self.sum_x.sum(axis=0) / (2 * total) if total else np.full(self.num_variants, 0.5)
+
+    def genotype_classes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per group, variant and dosage class 0/1/2: sample counts and phenotype sums."""
+        count2 = (self.sum_x2 - self.sum_x) / 2
+        count1 = self.sum_x - 2 * count2
+        count0 = self.n[:, None] - count1 - count2
+        y2 = (self.sum_x2y - self.sum_xy) / 2
+        y1 = self.sum_xy - 2 * y2
+        y0 = self.sum_y[:, None] - y1 - y2
+        return np.stack([count0, count1, count2], axis=-1), np.stack([y0, y1, y2], axis=-1)
+
+    def scan(self, test: Test = "linear") -> AssociationResult:
+        """Test every variant: ``y ~ group intercepts + beta x``.
+
+        ``linear``: ordinary least squares, t-test with ``n - groups - 1`` degrees of freedom.
+        ``logistic``: maximum likelihood for a 0/1 ``y`` (Newton's method on the genotype-class
+        tables), Wald z-test; ``beta`` is the log odds ratio per allele.
+        """
+        if test == "linear":
+            return _linear(self)
+        if test == "logistic":
+            return _logistic(self)
+        raise InputError(f"test must be 'linear' or 'logistic'; got {test!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class AssociationResult:
+    """Per-variant effect estimates, standard errors and p-values (NaN where untestable)."""
+
+    beta: np.ndarray
+    se: np.ndarray
+    p: np.ndarray
+    n: int
+    test: str
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"beta": self.beta, "se": self.se, "p": self.p})
+
+    def summary(self) -> str:
+        testable = np.isfinite(self.p)
+        return (
+            f"{self.test} scan of {self.beta.size} variants on {self.n} samples; "
+            f"{int(testable.sum())} testable, {int((self.p[testable] < 5e-8).sum())} at p < 5e-8"
+        )
+
+    def to_dict(self) -> dict:
+        return {"test": self.test, "n": self.n, "variants": int(self.beta.size)}
+
+
+def _active(statistics: ScanStatistics) -> np.ndarray:
+    return statistics.n > 0
+
+
+def _linear(statistics: ScanStatistics) -> AssociationResult:
+    active = _active(statistics)
+    n = statistics.n[active][:, None]
+    sum_x, sum_y = statistics.sum_x[active], statistics.sum_y[active][:, None]
+    sxx = (statistics.sum_x2[active] - sum_x**2 / n).sum(axis=0)
+    sxy = (statistics.sum_xy[active] - sum_x * sum_y / n).sum(axis=0)
+    syy = (statistics.sum_y2[active][:, None] - sum_y**2 / n).sum(axis=0)
+    df = statistics.n.sum() - active.sum() - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = sxy / sxx
+        residual = np.maximum(syy - beta * sxy, 0.0) / df
+        se = np.sqrt(residual / sxx)
+        t = beta / se
+    testable = (sxx > 1e-9 * np.maximum(statistics.n.sum(), 1)) & (df > 0)
+    p = np.where(testable, 2 * stats.t.sf(np.abs(t), df), np.nan)
+    return AssociationResult(
+        np.where(testable, beta, np.nan), np.where(testable, se, np.nan), p,
+        int(statistics.n.sum()), "linear",
+    )  # fmt: skip
+
+
+def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationResult:
+    """Logistic regression per variant with one intercept per group, from class tables."""
+    active = _active(statistics)
+    counts, cases = statistics.genotype_classes()
+    counts, cases = counts[active], cases[active]  # (G, V, 3)
+    groups, variants = counts.shape[0], counts.shape[1]
+    dosage = np.array([0.0, 1.0, 2.0])
+    rate = np.clip(statistics.sum_y[active] / statistics.n[active], 1e-6, 1 - 1e-6)
+    theta = np.zeros((variants, groups + 1))
+    theta[:, :groups] = np.log(rate / (1 - rate))
+    converged = np.zeros(variants, dtype=bool)
+    for _ in range(iterations):
+        eta = theta[:, :groups].T[:, :, None] + theta[:, groups][None, :, None] * dosage
+        prob = 1 / (1 + np.exp(-eta))  # (G, V, 3)
+        residual = cases - counts * prob
+        weight = counts * prob * (1 - prob)
+        gradient = np.empty((variants, groups + 1))
+        gradient[:, :groups] = residual.sum(axis=2).T
+        gradient[:, groups] = (residual * dosage).sum(axis=(0, 2))
+        hessian = np.zeros((variants, groups + 1, groups + 1))
+        for g in range(groups):
+            hessian[:, g, g] = weight[g].sum(axis=1)
+            hessian[:, g, groups] = hessian[:, groups, g] = (weight[g] * dosage).sum(axis=1)
+        hessian[:, groups, groups] = (weight * dosage**2).sum(axis=(0, 2))
+        hessian += np.eye(groups + 1) * 1e-12
+        step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
+        theta = theta + np.where(converged[:, None], 0.0, step)
+        converged |= np.abs(step).max(axis=1) < 1e-10
+        if converged.all():
+            break
+    covariance = np.linalg.inv(hessian)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(covariance[:, groups, groups])
+    beta = theta[:, groups]
+    z = beta / se
+    monomorphic = (counts[..., 1] + counts[..., 2]).sum(0) == 0
+    monomorphic |= (counts[..., 0] + counts[..., 1]).sum(0) == 0
+    testable = converged & np.isfinite(z) & ~monomorphic
+    p = np.where(testable, 2 * stats.norm.sf(np.abs(z)), np.nan)
+    return AssociationResult(
+        np.where(testable, beta, np.nan), np.where(testable, se, np.nan), p,
+        int(statistics.n.sum()), "logistic",
+    )  # fmt: skip
+
+
+def meta_analyse(results: list[AssociationResult]) -> AssociationResult:
+    """Fixed-effects inverse-variance meta-analysis of per-group scans (z-test).
+
+    A variant untestable in some scan is combined over the scans where it is testable.
+    """
+    if not results:
+        raise InputError("meta-analysis needs at least one scan")
+    beta = np.stack([r.beta for r in results])
+    se = np.stack([r.se for r in results])
+    weight = np.where(np.isfinite(se) & np.isfinite(beta), 1 / se**2, 0.0)
+    total = weight.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        combined = np.nansum(np.where(weight > 0, beta, 0.0) * weight, axis=0) / total
+        combined_se = np.sqrt(1 / total)
+    testable = total > 0
+    p = np.where(testable, 2 * stats.norm.sf(np.abs(combined / combined_se)), np.nan)
+    return AssociationResult(
+        np.where(testable, combined, np.nan), np.where(testable, combined_se, np.nan), p,
+        sum(r.n for r in results), f"meta-{results[0].test}",
+    )  # fmt: skip

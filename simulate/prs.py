@@ -1,0 +1,428 @@
+"""Polygenic risk scores by clumping and thresholding, trained on any allocation.
+
+Each group's individuals are split once (:func:`split_cohort`) into a fixed LD reference panel,
+a held-out test set and a training pool in random order; a training set of ``n`` from a group
+is the first ``n`` of its pool (for a binary trait: the first ``n/2`` cases and ``n/2``
+controls), so training sets for growing allocations are nested. Inside a training set every
+fifth pool member (a fixed label) is the validation split: the p-value threshold is chosen on it,
+the scan runs on the rest (discovery), and the final weights come from the whole training set.
+
+:class:`ScoreTrainer` keeps the scan's sufficient statistics, so asking for a larger allocation
+adds only the new samples. Training modes: ``own`` (one group), ``pooled`` (all training groups,
+group-centred: one intercept per group) and ``meta`` (fixed-effects meta-analysis of per-group
+scans).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from allocate.errors import InputError
+from simulate.association import AssociationResult, ScanStatistics, meta_analyse
+from simulate.clumping import clump, standardised_panel
+from simulate.cohort import Cohort
+from simulate.metrics import auc, decision_utility, fit_platt, r_squared
+from simulate.phenotype import Phenotype
+
+__all__ = [
+    "CohortSplit",
+    "split_cohort",
+    "PolygenicScore",
+    "ScoreTrainer",
+    "ScoreEvaluation",
+    "evaluate_score",
+    "Portability",
+    "portability",
+    "DEFAULT_THRESHOLDS",
+    "TrainingMode",
+]
+
+TrainingMode = Literal["own", "pooled", "meta"]
+#: P-value thresholds tried on the validation split.
+DEFAULT_THRESHOLDS: tuple[float, ...] = (5e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.5)
+_VALIDATION_EVERY = 5
+
+
+@dataclass(frozen=True, eq=False)
+class CohortSplit:
+    """Each group's reference panel, test set and training pool (cohort individual indices).
+
+    ``validation`` marks, per group, which pool members (by pool position) belong to the
+    validation split of any training set that contains them.
+    """
+
+    reference: dict[str, np.ndarray]
+    test: dict[str, np.ndarray]
+    pool: dict[str, np.ndarray]
+    seed: int
+
+    def pool_size(self, group: str) -> int:
+        return int(self.pool[group].size)
+
+    def training(
+        self, group: str, n: int, phenotype: Phenotype | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``n`` of the group's pool: (individuals, is-validation flags).
+
+        With a binary ``phenotype``, half cases and half controls in pool order (as many cases
+        as the pool has, if fewer).
+        """
+        pool = self.pool[group]
+        if not 0 <= n <= pool.size:
+            raise InputError(
+                f"group {group} has {pool.size} individuals in its training pool; asked for {n}"
+            )
+        rank = np.arange(pool.size)
+        if phenotype is None or not phenotype.binary:
+            chosen = rank[:n]
+        else:
+            is_case = phenotype.values[pool] == 1
+            cases, controls = rank[is_case], rank[~is_case]
+            n_cases = min(n // 2, cases.size)
+            n_controls = n - n_cases
+            if n_controls > controls.size:
+                raise InputError(f"group {group} has too few controls for {n} training samples")
+            chosen = np.sort(np.concatenate([cases[:n_cases], controls[:n_controls]]))
+        validation = self._validation_flags(group, phenotype)[chosen]
+        return pool[chosen], validation
+
+    def _validation_flags(self, group: str, phenotype: Phenotype | None) -> np.ndarray:
+        pool = self.pool[group]
+        flags = np.zeros(pool.size, dtype=bool)
+        if phenotype is None or not phenotype.binary:
+            flags[_VALIDATION_EVERY - 1 :: _VALIDATION_EVERY] = True
+            return flags
+        is_case = phenotype.values[pool] == 1
+        for members in (np.flatnonzero(is_case), np.flatnonzero(~is_case)):
+            flags[members[_VALIDATION_EVERY - 1 :: _VALIDATION_EVERY]] = True
+        return flags
+
+
+def split_cohort(
+    cohort: Cohort, *, reference: int = 200, test_fraction: float = 0.25, seed: int = 0
+) -> CohortSplit:
+    """Split each group into a reference panel, a test set and a shuffled training pool."""
+    if not 0 < test_fraction < 1:
+        raise InputError(f"test_fraction must be in (0, 1); got {test_fraction}")
+    rng = np.random.default_rng(seed)
+    panels, tests, pools = {}, {}, {}
+    for group in cohort.groups:
+        members = rng.permutation(cohort.individuals_of(group))
+        n_test = int(round(test_fraction * members.size))
+        if reference < 10 or members.size - reference - n_test < 10:
+            raise InputError(
+                f"group {group} has {members.size} individuals: too few for a reference panel "
+                f"of {reference} (at least 10), a test set of {n_test} and a training pool of 10"
+            )
+        panels[group] = np.sort(members[:reference])
+        tests[group] = np.sort(members[reference : reference + n_test])
+        pools[group] = members[reference + n_test :]
+    return CohortSplit(panels, tests, pools, int(seed))
+
+
+@dataclass(frozen=True, eq=False)
+class PolygenicScore:
+    """A trained score: variant indices (into ``cohort.variants``) and their weights."""
+
+    variants: np.ndarray
+    weights: np.ndarray
+    threshold: float
+    mode: str
+    counts: dict[str, int]
+    validation_metric: float
+    platt: Any = None
+
+    def score(self, cohort: Cohort, individuals: np.ndarray) -> np.ndarray:
+        """The score of each of ``individuals`` (decodes only the score's variants)."""
+        if self.variants.size == 0:
+            return np.zeros(len(individuals))
+        return cohort.dosages(individuals, self.variants).astype(np.float64) @ self.weights
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{g} {n}" for g, n in self.counts.items())
+        return (
+            f"PRS ({self.mode}; {counts}): {self.variants.size} variants at p <= "
+            f"{self.threshold:g}, validation metric {self.validation_metric:.4f}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "counts": dict(self.counts),
+            "variants": int(self.variants.size),
+            "threshold": self.threshold,
+            "validation_metric": self.validation_metric,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"variant": self.variants, "weight": self.weights})
+
+
+class ScoreTrainer:
+    """Trains clumping-and-thresholding scores on growing allocations, incrementally.
+
+    Parameters
+    ----------
+    cohort, phenotype, split
+        The data and its split.
+    mode : {"own", "pooled", "meta"}
+        How several training groups are combined (``own`` needs exactly one group).
+    r2, window : float
+        Clumping threshold and half-window (bp).
+    thresholds : sequence of float
+        P-value thresholds tried on the validation split.
+    """
+
+    def __init__(
+        self,
+        cohort: Cohort,
+        phenotype: Phenotype,
+        split: CohortSplit,
+        *,
+        mode: TrainingMode = "own",
+        r2: float = 0.2,
+        window: float = 1e6,
+        thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    ) -> None:
+        if mode not in ("own", "pooled", "meta"):
+            raise InputError(f"mode must be 'own', 'pooled' or 'meta'; got {mode!r}")
+        self.cohort, self.phenotype, self.split = cohort, phenotype, split
+        self.mode, self.r2, self.window = mode, r2, window
+        self.thresholds = tuple(sorted(thresholds))
+        self.test = "logistic" if phenotype.binary else "linear"
+        self._discovery = ScanStatistics.empty(cohort.groups, cohort.num_variants)
+        self._validation = ScanStatistics.empty(cohort.groups, cohort.num_variants)
+        self._added = dict.fromkeys(cohort.groups, 0)
+        self._panels: dict[tuple[str, ...], np.ndarray] = {}
+
+    def added(self) -> dict[str, int]:
+        """How many training samples of each group the statistics hold."""
+        return dict(self._added)
+
+    def grow(self, counts: Mapping[str, int]) -> None:
+        """Bring the statistics to ``counts`` per group, adding only the new samples.
+
+        A smaller count than already added restarts that group's statistics from scratch.
+        """
+        for group, n in counts.items():
+            if group not in self.cohort.groups:
+                raise InputError(f"unknown group {group!r}; the cohort has {self.cohort.groups}")
+            n = int(n)
+            if n < self._added[group]:
+                self._reset(group)
+            if n == self._added[group]:
+                continue
+            old, _ = self.split.training(group, self._added[group], self.phenotype)
+            new, validation = self.split.training(group, n, self.phenotype)
+            fresh = ~np.isin(new, old)
+            if np.isin(old, new).all():
+                new, validation = new[fresh], validation[fresh]
+            else:  # the binary case-control split can reorder: rebuild this group
+                self._reset(group)
+            dosages = self.cohort.dosages(new)
+            y = self.phenotype.values[new]
+            if (~validation).any():
+                self._discovery = self._discovery.add(
+                    group, dosages[~validation], y[~validation]
+                )
+            if validation.any():
+                self._validation = self._validation.add(group, dosages[validation], y[validation])
+            self._added[group] = n
+
+    def _reset(self, group: str) -> None:
+        others = tuple(g for g in self.cohort.groups if g != group)
+        self._discovery = self._discovery.only(others)
+        self._validation = self._validation.only(others)
+        self._added[group] = 0
+
+    def fit(self, counts: Mapping[str, int]) -> PolygenicScore:
+        """Train on ``counts`` training samples per group (groups with 0 are left out)."""
+        counts = {g: int(n) for g, n in counts.items() if int(n) > 0}
+        if not counts:
+            raise InputError("training needs at least one group with samples")
+        if self.mode == "own" and len(counts) != 1:
+            raise InputError(f"mode 'own' trains on one group; got {sorted(counts)}")
+        self.grow({g: counts.get(g, 0) for g in self.cohort.groups})
+        groups = tuple(g for g in self.cohort.groups if g in counts)
+        discovery = self._discovery.only(groups)
+        association = self._scan(discovery, groups)
+        candidates = self._candidates(discovery, association)
+        kept = candidates[
+            clump(
+                association.p[candidates],
+                self.cohort.variants["chromosome"].to_numpy()[candidates],
+                self.cohort.variants["position"].to_numpy()[candidates],
+                self._panel(groups)[:, candidates],
+                r2=self.r2,
+                window=self.window,
+                p_max=self.thresholds[-1],
+            )
+        ]
+        threshold, metric, platt = self._choose_threshold(association, kept, groups)
+        full = self._scan(discovery + self._validation.only(groups), groups)
+        chosen = kept[association.p[kept] <= threshold]
+        weights = np.nan_to_num(full.beta[chosen])
+        return PolygenicScore(
+            np.sort(chosen),
+            weights[np.argsort(chosen)],
+            threshold,
+            self.mode,
+            counts,
+            metric,
+            platt,
+        )
+
+    def _scan(self, statistics: ScanStatistics, groups: tuple[str, ...]) -> AssociationResult:
+        if self.mode == "meta" and len(groups) > 1:
+            return meta_analyse([statistics.only((g,)).scan(self.test) for g in groups])
+        return statistics.scan(self.test)
+
+    def _candidates(self, statistics: ScanStatistics, association: AssociationResult):
+        frequency = statistics.allele_frequency()
+        common = np.minimum(frequency, 1 - frequency) >= self.cohort.parameters.maf
+        return np.flatnonzero(common & np.isfinite(association.p))
+
+    def _panel(self, groups: tuple[str, ...]) -> np.ndarray:
+        if groups not in self._panels:
+            rows = np.concatenate([self.split.reference[g] for g in groups])
+            self._panels[groups] = standardised_panel(
+                self.cohort.dosages(rows), self.cohort.group[rows]
+            ).astype(np.float32)
+        return self._panels[groups]
+
+    def _choose_threshold(self, association, kept, groups):
+        validation_rows = np.concatenate(
+            [self.split.training(g, self._added[g], self.phenotype)[0] for g in groups]
+        )
+        flags = np.concatenate(
+            [self.split.training(g, self._added[g], self.phenotype)[1] for g in groups]
+        )
+        rows = validation_rows[flags]
+        if rows.size < 3 or kept.size == 0:
+            return self.thresholds[-1], float("nan"), None
+        dosages = self.cohort.dosages(rows, kept).astype(np.float64)
+        y = self.phenotype.values[rows]
+        labels = self.cohort.group[rows]
+        best = (-np.inf, self.thresholds[-1], None)
+        for threshold in self.thresholds:
+            use = association.p[kept] <= threshold
+            if not use.any():
+                continue
+            score = _centre_within(dosages[:, use] @ association.beta[kept][use], labels)
+            metric = auc(score, y) if self.phenotype.binary else r_squared(score, y)
+            if np.isfinite(metric) and metric > best[0]:
+                best = (metric, threshold, score)
+        metric, threshold, score = best
+        if score is None:
+            return self.thresholds[-1], float("nan"), None
+        platt = None
+        if self.phenotype.binary and 0 < y.sum() < y.size:
+            platt = fit_platt(score, y, prevalence=self.phenotype.prevalence)
+        return threshold, float(metric), platt
+
+
+def _centre_within(score: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    centred = score.copy()
+    for label in np.unique(labels):
+        centred[labels == label] -= score[labels == label].mean()
+    return centred
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreEvaluation:
+    """A score's metrics in each group's test set."""
+
+    table: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"groups": self.table.to_dict(orient="records")}
+
+    def summary(self) -> str:
+        return self.table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+def evaluate_score(
+    score: PolygenicScore,
+    cohort: Cohort,
+    phenotype: Phenotype,
+    split: CohortSplit,
+    *,
+    groups: Sequence[str] | None = None,
+    benefit: float = 100.0,
+    cost: float = 5.0,
+) -> ScoreEvaluation:
+    """R^2 with the phenotype and the genetic value, AUC and decision utility per test set.
+
+    AUC and utility are NaN for a quantitative trait; the utility applies the score's Platt
+    scaling (fitted on its validation split) to each group's centred score.
+    """
+    rows = []
+    for group in groups or cohort.groups:
+        test = split.test[group]
+        value = score.score(cohort, test)
+        value = value - value.mean()
+        y = phenotype.values[test]
+        auc_value = utility = float("nan")
+        if phenotype.binary:
+            auc_value = auc(value, y)
+            if score.platt is not None:
+                probability = score.platt.probability(value)
+                utility = decision_utility(probability, y, benefit=benefit, cost=cost)
+        rows.append((
+            group, test.size, r_squared(value, y),
+            r_squared(value, phenotype.genetic_value[test]), auc_value, utility,
+        ))  # fmt: skip
+    columns = ["group", "n_test", "r2", "r2_genetic", "auc", "utility"]
+    return ScoreEvaluation(pd.DataFrame(rows, columns=columns))
+
+
+@dataclass(frozen=True, eq=False)
+class Portability:
+    """Scores trained on each group's whole training pool, evaluated in every group."""
+
+    table: pd.DataFrame  # columns: trained_on, group, n_train, n_test, r2, r2_genetic, ...
+
+    def matrix(self, metric: str = "r2") -> pd.DataFrame:
+        """Training group (rows) x test group (columns) of one metric."""
+        return self.table.pivot(index="trained_on", columns="group", values=metric)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.table.to_dict(orient="records")}
+
+    def summary(self) -> str:
+        return self.matrix().to_string(float_format=lambda v: f"{v:.4f}")
+
+
+def portability(
+    cohort: Cohort,
+    phenotype: Phenotype,
+    split: CohortSplit,
+    *,
+    train_groups: Sequence[str] | None = None,
+    n_train: int | None = None,
+    benefit: float = 100.0,
+    cost: float = 5.0,
+    **trainer_options,
+) -> Portability:
+    """Train on each group's pool (or its first ``n_train``) and evaluate in every group."""
+    tables = []
+    for group in train_groups or cohort.groups:
+        trainer = ScoreTrainer(cohort, phenotype, split, mode="own", **trainer_options)
+        n = split.pool_size(group) if n_train is None else n_train
+        score = trainer.fit({group: n})
+        table = evaluate_score(score, cohort, phenotype, split, benefit=benefit, cost=cost)
+        tables.append(table.table.assign(trained_on=group, n_train=n))
+    table = pd.concat(tables, ignore_index=True)
+    order = ["trained_on", "group", "n_train", "n_test", "r2", "r2_genetic", "auc", "utility"]
+    return Portability(table[order])

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from allocate.curves import Curve
-from allocate.errors import FitError, InputError
+from allocate.errors import FitError, InfeasibleStudy, InputError
 from allocate.fitting import CurveFits, fit_group
 from allocate.study_file import StudySpec
 
@@ -308,6 +308,23 @@ def _plan_totals(study: StudySpec) -> np.ndarray:
     return np.asarray(plan(study).totals, dtype=float)
 
 
+def _plan_or_relax(study: StudySpec) -> tuple[np.ndarray, str | None]:
+    """Plan ``study``; if its targets cannot be met under the curves fitted so far, plan
+    without them (the target utility becomes maximin) rather than stop the study.
+
+    Returns the totals and, when relaxed, a note saying why.
+    """
+    try:
+        return _plan_totals(study), None
+    except InfeasibleStudy as error:
+        if not any(g.target is not None for g in study.groups):
+            raise
+        groups = tuple(replace(g, target=None) for g in study.groups)
+        utility = "maximin" if study.utility == "target" else study.utility
+        relaxed = replace(study, groups=groups, utility=utility)
+        return _plan_totals(relaxed), f"targets out of reach so far, planned without them: {error}"
+
+
 # --- the adaptive family -----------------------------------------------------------------------
 
 
@@ -367,13 +384,14 @@ class Adaptive:
             counts = equal_counts(state, budget)
             return Proposal(counts=counts, note=f"equal fallback: {error}")
         curves = self.planning_curves(fits, state)
-        target = _plan_totals(_study_with(state, curves, state.remaining))
+        target, relaxed = _plan_or_relax(_study_with(state, curves, state.remaining))
         counts = affordable_counts(state, target - state.totals, budget)
         if self.damping is not None:
             counts = damp(state.totals, counts, self.damping)
         if not counts.any():  # the plan is reached (or damping froze it): spend what is left
             counts = affordable_counts(state, target - state.totals, state.remaining)
-        return Proposal(counts=counts, target_totals=target, fits=fits, note=self.name)
+        note = self.name if relaxed is None else f"{self.name} ({relaxed})"
+        return Proposal(counts=counts, target_totals=target, fits=fits, note=note)
 
     def planning_curves(self, fits: CurveFits, state: StudyState) -> list[Curve]:
         """The curves the allocation is planned on: the fitted ones."""

@@ -131,3 +131,12 @@ def test_adaptive_has_less_regret_than_equal_and_proportional(utility):
         difference = result[baseline] - result["adaptive"]
         assert difference.mean() > 0
         assert stats.wilcoxon(difference, alternative="greater").pvalue < 0.05
+
+
+def test_unreachable_targets_do_not_stop_an_adaptive_study():
+    # YRI's true asymptote is 0.1: a target of 0.05 can never be met, whatever is collected.
+    study = make_study(**{"YRI": {"target": 0.05}})
+    trajectory = run_strategy("adaptive", SyntheticSource(TRUTH, noise=0.02), study, seed=3)
+    notes = set(trajectory.rounds["note"])
+    assert any("targets out of reach so far" in note for note in notes)
+    assert trajectory.spent >= 3000.0 - 4.5

@@ -1,18 +1,61 @@
 """Simulated genomes for testing sampling strategies: cohorts, phenotypes, polygenic scores.
 
-Everything a user needs is importable from here; msprime and tskit are imported only when a
-cohort is simulated or loaded.
+Everything a user needs is importable from here.
+
+>>> from simulate import simulate_cohort, simulate_phenotype, split_cohort, portability
+>>> cohort = simulate_cohort(("CEU", "YRI"), n_per_group=120, chromosomes=2,
+...                          chromosome_length=2e5, seed=1)
+>>> trait = simulate_phenotype(cohort, h2=0.5, causal=10, seed=1)
+>>> split = split_cohort(cohort, reference=20, test_fraction=0.25, seed=1)
+>>> sorted(portability(cohort, trait, split).matrix("r2").columns)
+['CEU', 'YRI']
 """
 
+from simulate.association import AssociationResult, ScanStatistics, meta_analyse
+from simulate.clumping import clump, standardised_panel
 from simulate.cohort import Cohort, CohortParameters, simulate_cohort
 from simulate.demography import out_of_africa_3g09
 from simulate.export import write_plink, write_vcf
+from simulate.metrics import PlattScaling, auc, decision_utility, fit_platt, r_squared
+from simulate.phenotype import Phenotype, simulate_phenotype
+from simulate.prs import (
+    CohortSplit,
+    PolygenicScore,
+    Portability,
+    ScoreEvaluation,
+    ScoreTrainer,
+    evaluate_score,
+    portability,
+    split_cohort,
+)
+from simulate.source import GenomicSource
 
 __all__ = [
+    "AssociationResult",
     "Cohort",
     "CohortParameters",
+    "CohortSplit",
+    "GenomicSource",
+    "Phenotype",
+    "PlattScaling",
+    "PolygenicScore",
+    "Portability",
+    "ScanStatistics",
+    "ScoreEvaluation",
+    "ScoreTrainer",
+    "auc",
+    "clump",
+    "decision_utility",
+    "evaluate_score",
+    "fit_platt",
+    "meta_analyse",
     "out_of_africa_3g09",
+    "portability",
+    "r_squared",
     "simulate_cohort",
+    "simulate_phenotype",
+    "split_cohort",
+    "standardised_panel",
     "write_plink",
     "write_vcf",
 ]

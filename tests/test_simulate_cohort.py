@@ -167,3 +167,10 @@ def test_vcf_genotypes_equal_dosages(small_cohort, tmp_path):
     assert np.array_equal(decoded.T, expected)
     positions = [int(row[1]) for row in body]
     assert positions == (small_cohort.variants.loc[on_chromosome, "position"] + 1).tolist()
+
+
+def test_every_public_name_of_simulate_is_importable():
+    import simulate
+
+    for name in simulate.__all__:
+        assert getattr(simulate, name) is not None

@@ -1,0 +1,152 @@
+"""Polygenic scores: portability out of Africa, incremental training, seeds, metrics, source."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import simulate_fixtures
+import statsmodels.api as sm
+
+from allocate.errors import InputError
+from simulate.metrics import auc, decision_utility, fit_platt
+from simulate.phenotype import simulate_phenotype
+from simulate.prs import ScoreTrainer, evaluate_score, portability, split_cohort
+from simulate.source import GenomicSource
+
+small_cohort = simulate_fixtures.small_cohort
+portability_cohort = simulate_fixtures.portability_cohort
+
+
+def test_a_score_trained_on_ceu_scores_best_in_ceu_then_chb_then_yri(portability_cohort):
+    # Shared effects (rho = 1): the gap comes from LD and allele frequencies alone (Martin et
+    # al. 2017). Averaged over four traits on one cohort; margins here are about 0.1.
+    split = split_cohort(portability_cohort, reference=150, test_fraction=0.3, seed=1)
+    tables = []
+    for seed in range(4):
+        trait = simulate_phenotype(portability_cohort, h2=0.5, causal=100, seed=100 + seed)
+        tables.append(portability(portability_cohort, trait, split, train_groups=["CEU"]).table)
+    mean = pd.concat(tables).groupby("group")[["r2", "r2_genetic"]].mean()
+    for metric in ("r2", "r2_genetic"):
+        assert mean.loc["CEU", metric] > mean.loc["CHB", metric] > mean.loc["YRI", metric]
+
+
+@pytest.fixture(scope="module")
+def world(small_cohort):
+    trait = simulate_phenotype(small_cohort, h2=0.6, causal=20, seed=41)
+    split = split_cohort(small_cohort, reference=60, test_fraction=0.2, seed=41)
+    return small_cohort, trait, split
+
+
+def _same_score(first, second):
+    assert np.array_equal(first.variants, second.variants)
+    np.testing.assert_allclose(first.weights, second.weights, rtol=1e-9)
+    assert first.threshold == second.threshold
+
+
+@pytest.mark.parametrize("mode", ["own", "pooled", "meta"])
+def test_growing_a_trainer_equals_training_from_scratch(world, mode):
+    cohort, trait, split = world
+    counts = {"CEU": 150} if mode == "own" else {"CEU": 150, "YRI": 120}
+    grown = ScoreTrainer(cohort, trait, split, mode=mode)
+    grown.fit({g: n // 2 for g, n in counts.items()})
+    _same_score(grown.fit(counts), ScoreTrainer(cohort, trait, split, mode=mode).fit(counts))
+
+
+def test_growing_decodes_only_the_new_samples(world, monkeypatch):
+    cohort, trait, split = world
+    trainer = ScoreTrainer(cohort, trait, split)
+    trainer.fit({"CEU": 100})
+    requested = []
+    original = type(cohort).dosages
+
+    def recording(self, individuals=None, variants=None):
+        if variants is None:  # whole-genome rows: the association scan's input
+            requested.append(len(individuals))
+        return original(self, individuals, variants)
+
+    monkeypatch.setattr(type(cohort), "dosages", recording)
+    trainer.fit({"CEU": 160})
+    assert requested == [60]
+    assert trainer.added() == {"CEU": 160, "YRI": 0, "CHB": 0}
+
+
+def test_same_seed_same_split_scores_and_metrics(world):
+    cohort, trait, _ = world
+    results = []
+    for _ in range(2):
+        split = split_cohort(cohort, reference=60, test_fraction=0.2, seed=5)
+        score = ScoreTrainer(cohort, trait, split).fit({"YRI": 150})
+        results.append((score, evaluate_score(score, cohort, trait, split).table))
+    _same_score(results[0][0], results[1][0])
+    pd.testing.assert_frame_equal(results[0][1], results[1][1])
+
+
+def test_the_threshold_is_chosen_on_validation_data_inside_training(world):
+    cohort, trait, split = world
+    individuals, validation = split.training("CEU", 150)
+    assert validation.sum() == 30 and np.isin(individuals, split.pool["CEU"]).all()
+    assert not np.isin(individuals, split.test["CEU"]).any()
+    assert not np.isin(individuals, split.reference["CEU"]).any()
+
+
+def test_binary_training_sets_are_case_control(small_cohort):
+    trait = simulate_phenotype(small_cohort, causal=20, prevalence=0.2, seed=42)
+    split = split_cohort(small_cohort, reference=60, test_fraction=0.2, seed=42)
+    individuals, _ = split.training("CHB", 60, trait)
+    assert trait.values[individuals].sum() == 30
+    score = ScoreTrainer(small_cohort, trait, split).fit({"CHB": 60})
+    table = evaluate_score(score, small_cohort, trait, split).table
+    assert table["auc"].between(0, 1).all() and table["utility"].notna().all()
+
+
+def test_auc_equals_the_fraction_of_correctly_ordered_pairs():
+    rng = np.random.default_rng(2)
+    score, label = rng.integers(0, 6, 80).astype(float), rng.integers(0, 2, 80)
+    pairs = [
+        1.0 if a > b else 0.5 if a == b else 0.0
+        for a in score[label == 1] for b in score[label == 0]
+    ]  # fmt: skip
+    assert auc(score, label) == pytest.approx(np.mean(pairs), rel=1e-12)
+
+
+def test_platt_scaling_equals_weighted_logistic_regression():
+    rng = np.random.default_rng(3)
+    label = np.repeat([1.0, 0.0], 200)
+    score = rng.normal(label, 1.0)
+    platt = fit_platt(score, label, prevalence=0.05)
+    weights = np.where(label == 1, 0.05 / 200, 0.95 / 200) * 400
+    glm = sm.GLM(label, sm.add_constant(score), family=sm.families.Binomial(),
+                 var_weights=weights).fit(tol=1e-12)  # fmt: skip
+    assert [platt.intercept, platt.slope] == pytest.approx(list(glm.params), rel=1e-7)
+
+
+def test_decision_utility_reference_points():
+    label = np.r_[np.ones(5), np.zeros(95)]
+    assert decision_utility(label, label) == pytest.approx(4.75)  # perfect classifier
+    assert decision_utility(np.zeros(100), label) == 0.0  # treat nobody
+    assert decision_utility(np.ones(100), label) == pytest.approx(0.0)  # everybody, at 5%
+
+
+def test_genomic_source_measures_nested_subsamples(world):
+    cohort, trait, split = world
+    source = GenomicSource(cohort, trait, split, metric="r2_genetic")
+    table = source.measure({"CEU": 160, "YRI": 80}, seed=9)
+    assert list(table.columns) == ["group", "n", "n_total", "value", "seed"]
+    assert table.loc[table.group == "CEU", "n"].tolist() == [40.0, 80.0, 120.0, 160.0]
+    assert table.loc[table.group == "YRI", "n"].tolist() == [20.0, 40.0, 60.0, 80.0]
+    assert table["n_total"].tolist()[:2] == [60.0, 60.0] and (table["seed"] == 9).all()
+    again = GenomicSource(cohort, trait, split, metric="r2_genetic").measure(
+        {"CEU": 160, "YRI": 80}, seed=9
+    )
+    pd.testing.assert_frame_equal(table, again)
+    assert table["value"].between(0, 1).all()
+
+
+def test_genomic_source_refuses_more_than_the_pool(world):
+    cohort, trait, split = world
+    source = GenomicSource(cohort, trait, split)
+    with pytest.raises(InputError, match="can supply at most"):
+        source.measure({"CEU": 10_000}, seed=0)
+    with pytest.raises(InputError, match="needs a binary trait"):
+        GenomicSource(cohort, trait, split, metric="auc")

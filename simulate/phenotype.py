@@ -155,7 +155,7 @@ def simulate_phenotype(
     >>> round(float(trait.genetic_value.var()), 6)
     0.4
     """
-    _check(cohort, h2=h2, causal=causal, rho=rho, prevalence=prevalence)
+    check_trait_settings(len(cohort.groups), h2=h2, causal=causal, rho=rho, prevalence=prevalence)
     if causal_pool not in ("common-all", "common-pooled", "any"):
         raise InputError(
             f"causal_pool must be 'common-all', 'common-pooled' or 'any'; got {causal_pool!r}"
@@ -203,12 +203,14 @@ def simulate_phenotype(
     )
 
 
-def _check(cohort: Cohort, *, h2: float, causal: int, rho: float, prevalence) -> None:
+def check_trait_settings(
+    groups: int, *, h2: float, causal: int, rho: float, prevalence: float | None
+) -> None:
+    """Refuse, in words, trait settings that cannot be simulated for ``groups`` groups."""
     if not 0 < h2 < 1:
         raise InputError(f"h2 must be in (0, 1); got {h2}")
     if isinstance(causal, bool) or int(causal) != causal or causal < 1:
         raise InputError(f"causal must be a whole number >= 1; got {causal!r}")
-    groups = len(cohort.groups)
     lowest = -1.0 / (groups - 1) if groups > 1 else -1.0
     if not lowest <= rho <= 1:
         raise InputError(

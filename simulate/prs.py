@@ -64,6 +64,14 @@ class CohortSplit:
     def pool_size(self, group: str) -> int:
         return int(self.pool[group].size)
 
+    def max_training(self, group: str, phenotype: Phenotype | None = None) -> int:
+        """The largest training set of ``group``: its pool, or 1:1 case-control for a binary
+        trait (every case in the pool and as many controls)."""
+        if phenotype is None or not phenotype.binary:
+            return self.pool_size(group)
+        cases = int(phenotype.values[self.pool[group]].sum())
+        return min(2 * cases, self.pool_size(group))
+
     def training(
         self, group: str, n: int, phenotype: Phenotype | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -419,7 +427,7 @@ def portability(
     tables = []
     for group in train_groups or cohort.groups:
         trainer = ScoreTrainer(cohort, phenotype, split, mode="own", **trainer_options)
-        n = split.pool_size(group) if n_train is None else n_train
+        n = split.max_training(group, phenotype) if n_train is None else n_train
         score = trainer.fit({group: n})
         table = evaluate_score(score, cohort, phenotype, split, benefit=benefit, cost=cost)
         tables.append(table.table.assign(trained_on=group, n_train=n))

@@ -81,7 +81,7 @@ class GenomicSource:
 
     def pools(self) -> dict[str, int]:
         """The most training samples each group can supply."""
-        return {g: self.split.pool_size(g) for g in self.cohort.groups}
+        return {g: self.split.max_training(g, self.phenotype) for g in self.cohort.groups}
 
     def measure(self, counts: Mapping[str, int], *, seed: int) -> pd.DataFrame:
         """Train on nested fractions of ``counts`` and measure each group on its test set.

@@ -67,6 +67,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "plan_command",
     "study_command",
     "bench_command",
+    "simulate_command",
 )
 
 for _module in COMMAND_MODULES:

@@ -1,0 +1,170 @@
+"""``fairalloc simulate``: a simulated cohort, its variants per group and a portability table."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from allocate.cli import app
+from allocate.errors import InputError
+
+
+class SimulatePreset(StrEnum):
+    quick = "quick"
+    study = "study"
+    paper = "paper"
+
+
+def _default_cache() -> Path:
+    if os.environ.get("FAIRALLOC_CACHE"):
+        return Path(os.environ["FAIRALLOC_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fairalloc"
+
+
+def _groups(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    groups = tuple(part.strip().upper() for part in text.split(",") if part.strip())
+    if not groups:
+        raise InputError("--groups takes a comma-separated list such as CEU,YRI,CHB")
+    return groups
+
+
+@app.command("simulate")
+def simulate_command(
+    preset: Annotated[
+        SimulatePreset,
+        typer.Option(help="quick (under a minute), study (benchmark scale) or paper (Cai et al.)."),
+    ] = SimulatePreset.quick,
+    groups: Annotated[
+        str | None, typer.Option(help="Comma-separated populations: CEU,YRI,CHB (any of them).")
+    ] = None,
+    n_per_group: Annotated[
+        int | None, typer.Option(help="Individuals simulated per group.")
+    ] = None,
+    chromosomes: Annotated[
+        int | None, typer.Option(help="Independent chromosomes (separate simulations).")
+    ] = None,
+    chromosome_length: Annotated[
+        float | None, typer.Option(help="Length of each chromosome in base pairs.")
+    ] = None,
+    h2: Annotated[float | None, typer.Option(help="Heritability within each group.")] = None,
+    causal: Annotated[int | None, typer.Option(help="Number of causal variants.")] = None,
+    rho: Annotated[
+        float | None, typer.Option(help="Cross-group correlation of causal effects (1 = shared).")
+    ] = None,
+    prevalence: Annotated[
+        float | None,
+        typer.Option(help="Make the trait binary: the top fraction of liability are cases."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Master seed; the same seed gives the same cohort and scores.")
+    ] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for portability.csv, summary.json and any exports."),
+    ] = None,
+    vcf: Annotated[
+        bool, typer.Option(help="Export the cohort as VCF (one file per chromosome).")
+    ] = False,
+    plink: Annotated[
+        bool, typer.Option(help="Export the cohort as PLINK 1 .bed/.bim/.fam with the trait.")
+    ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Cohort cache folder (default $FAIRALLOC_CACHE or ~/.cache/fairalloc)."),
+    ] = None,
+    cache: Annotated[
+        bool, typer.Option(help="Load and store cohorts in the cache (--no-cache: simulate anew).")
+    ] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON instead of tables.")
+    ] = False,
+) -> None:
+    """Simulate a cohort under the out-of-Africa model and show how its PRS transfer."""
+    from simulate.pipeline import run_simulation, simulation_config
+
+    config = simulation_config(
+        preset.value,
+        groups=_groups(groups),
+        n_per_group=n_per_group,
+        chromosomes=chromosomes,
+        chromosome_length=chromosome_length,
+        h2=h2,
+        causal=causal,
+        rho=rho,
+        prevalence=prevalence,
+        seed=seed,
+    )
+    folder = (cache_dir or _default_cache()) if cache else None
+    options = dict(cache_dir=folder, out=out, vcf=vcf, plink=plink)
+    if as_json:
+        report = run_simulation(config, **options)
+        typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        return
+    report = _run_with_progress(config, options)
+    _print_report(report)
+
+
+def _run_with_progress(config, options):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from simulate.pipeline import run_simulation
+
+    console = Console(stderr=True)
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    ) as progress:  # fmt: skip
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        return run_simulation(config, progress=report, **options)
+
+
+def _print_report(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    cohort = report.cohort
+    p = cohort.parameters
+    variants = Table(
+        title=(
+            f"Cohort: {p.n_per_group} individuals per group, {p.chromosomes} x "
+            f"{p.chromosome_length / 1e6:g} Mb, seed {p.seed}"
+        )
+    )
+    variants.add_column("group")
+    variants.add_column(f"variants with MAF >= {p.maf:g}", justify="right")
+    for group, count in cohort.variants_above_maf().items():
+        variants.add_row(group, f"{count:,}")
+    console.print(variants)
+    console.print(report.phenotype.summary())
+    table = report.portability.to_frame()
+    binary = report.phenotype.binary
+    metrics = ["r2", "r2_genetic"] + (["auc", "utility"] if binary else [])
+    portability = Table(title="Portability: PRS trained on each group's pool, scored in each group")
+    for column in ("trained on", "n train", "scored in", "n test", *metrics):
+        left = column in ("trained on", "scored in")
+        portability.add_column(column, justify="left" if left else "right")
+    for _, row in table.iterrows():
+        portability.add_row(
+            row["trained_on"], str(row["n_train"]), row["group"], str(row["n_test"]),
+            *[f"{row[m]:.3f}" for m in metrics],
+        )  # fmt: skip
+    console.print(portability)
+    seconds = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
+    console.print(f"time: {seconds}")
+    for path in report.files.values():
+        console.print(f"wrote {path}")

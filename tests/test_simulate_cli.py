@@ -1,0 +1,61 @@
+"""``fairalloc simulate``: tables or JSON, exports, and one-line refusals that write nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from allocate.cli import main
+
+TINY = [
+    "simulate", "--groups", "CEU,YRI", "--n-per-group", "150", "--chromosomes", "2",
+    "--chromosome-length", "200000", "--causal", "10", "--seed", "3",
+]  # fmt: skip
+
+
+def test_json_report_has_variants_per_group_and_the_portability_table(tmp_path, capsys):
+    code = main([*TINY, "--cache-dir", str(tmp_path / "cache"), "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    above = report["cohort"]["variants_above_maf"]
+    assert set(above) == {"CEU", "YRI", "pooled"} and above["YRI"] > above["CEU"]
+    rows = report["portability"]
+    assert {(r["trained_on"], r["group"]) for r in rows} == {
+        ("CEU", "CEU"), ("CEU", "YRI"), ("YRI", "CEU"), ("YRI", "YRI"),
+    }  # fmt: skip
+    assert all(0 <= r["r2"] <= 1 for r in rows)
+    again = main([*TINY, "--cache-dir", str(tmp_path / "cache"), "--json"])
+    assert again == 0 and json.loads(capsys.readouterr().out)["portability"] == rows
+
+
+def test_tables_and_exports_are_written(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main([*TINY, "--no-cache", "--prevalence", "0.2", "--out", str(out), "--plink"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "variants with MAF" in printed and "Portability" in printed and "utility" in printed
+    assert (out / "portability.csv").is_file() and (out / "plink" / "cohort.bed").is_file()
+    fam = (out / "plink" / "cohort.fam").read_text().splitlines()
+    assert len(fam) == 300 and {line.split()[-1] for line in fam} == {"0", "1"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--h2", "2", "--out", "OUT"], "h2 must be in (0, 1)"),
+        (["--groups", "CEU,ABC", "--out", "OUT"], "groups must be some of"),
+        (["--plink"], "--vcf and --plink need --out DIR"),
+        (["--rho", "-3", "--out", "OUT"], "rho must be in"),
+    ],
+)
+def test_bad_settings_are_refused_in_one_line_and_write_nothing(
+    tmp_path, capsys, arguments, message
+):
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    arguments = [str(out) if a == "OUT" else a for a in arguments]
+    code = main([*TINY, *arguments, "--cache-dir", str(cache)])
+    assert code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error:") and message in error and "\n" not in error
+    assert not out.exists() and not cache.exists()

@@ -142,11 +142,13 @@ class AllocationProblem:
 
 @dataclass(frozen=True)
 class ContinuousSolution:
-    """The continuous optimum: totals ``n``, the solver status and the budget's dual value."""
+    """The continuous optimum: totals ``n``, the solver status, the budget's dual value (the
+    objective's improvement per unit of budget; ``None`` when not available) and the method."""
 
     n: np.ndarray
     status: str
     budget_dual: float | None
+    method: str = "cvxpy + Clarabel (exact power cones)"
 
 
 @dataclass
@@ -196,7 +198,6 @@ def _compile(problem: AllocationProblem) -> _Compiled:
     transfer, bounded, capped = _masks(problem)
     total = cp.Variable(size, name="total")
     own = cp.Variable(size, name="own_term")  # own >= total^-b, by a power cone
-    level = cp.Variable(size, name="level")  # level >= loss + shift
     par = {
         "scale": cp.Parameter(size, nonneg=True, name="a"),
         "base": cp.Parameter(size, name="c_plus_shift"),
@@ -208,38 +209,43 @@ def _compile(problem: AllocationProblem) -> _Compiled:
         cp.PowCone3D(own, total, np.ones(size), alpha),
         total >= par["lower"],
     ]
-    loss = par["base"] + cp.multiply(par["scale"], own)
+    loss = par["base"] + cp.multiply(par["scale"], own)  # affine: the losses (+ shift)
     if transfer.size:
-        pooled = cp.Variable(transfer.size, name="pooled_term")
+        pooled_total = cp.Variable(name="pooled_total")  # one scalar keeps the cones sparse
+        pooled = cp.Variable(transfer.size, name="pooled_term")  # pooled >= N^-q
         par["transfer"] = cp.Parameter(transfer.size, nonneg=True, name="t")
         beta = 1.0 / (1.0 + problem.q[transfer])
-        constraints.append(
-            cp.PowCone3D(pooled, cp.sum(total) * np.ones(transfer.size),
-                         np.ones(transfer.size), beta)
-        )
+        constraints += [
+            pooled_total == cp.sum(total),
+            cp.PowCone3D(pooled, pooled_total * np.ones(transfer.size),
+                         np.ones(transfer.size), beta),
+        ]
         pick = np.zeros((size, transfer.size))
         pick[transfer, np.arange(transfer.size)] = 1.0
         loss = loss + pick @ cp.multiply(par["transfer"], pooled)
-    constraints.append(level >= loss)
     if bounded.size:
         par["upper"] = cp.Parameter(bounded.size, name="upper")
         constraints.append(total[bounded] <= par["upper"])
     if capped.size:
         par["cap"] = cp.Parameter(capped.size, name="cap_plus_shift")
-        constraints.append(level[capped] <= par["cap"])
+        constraints.append(loss[capped] <= par["cap"])
     budget_constraint = None
     if math.isfinite(problem.budget):
         par["budget"] = cp.Parameter(name="budget_plus_have_cost")
         budget_constraint = par["cost"] @ total <= par["budget"]
         constraints.append(budget_constraint)
-    if problem.utility == "weighted":
+    if problem.utility in ("weighted", "power-mean"):
+        # weights multiply an epigraph variable, not the loss: weight * a would be a product
+        # of two parameters, which is not DPP
+        level = cp.Variable(size, name="level")
+        constraints.append(level >= loss)
         par["weight"] = cp.Parameter(size, nonneg=True, name="weight")
-        objective = par["weight"] @ level
-    elif problem.utility == "power-mean":
-        par["weight"] = cp.Parameter(size, nonneg=True, name="weight_root_p")
-        objective = cp.pnorm(cp.multiply(par["weight"], level), problem.p, approx=False)
+        if problem.utility == "weighted":
+            objective = par["weight"] @ level
+        else:
+            objective = cp.pnorm(cp.multiply(par["weight"], level), problem.p, approx=False)
     elif problem.utility == "maximin":
-        objective = cp.max(level)
+        objective = cp.max(loss)
     else:  # target: least cost
         objective = par["cost"] @ total
     compiled = cp.Problem(cp.Minimize(objective), constraints)
@@ -307,16 +313,118 @@ def _fit_budget(problem: AllocationProblem, n: np.ndarray) -> np.ndarray:
 
 
 def _run(compiled: _Compiled) -> None:
-    """Solve with Clarabel; an inaccurate solution is reported by its status, not a warning."""
+    """Solve with Clarabel: tight tolerances first, then its defaults (a first solve of a fresh
+    compilation sometimes stalls where a second succeeds). An inaccurate solution is kept only
+    when no attempt is optimal, and is reported by its status rather than a warning.
+
+    Raises ``cvxpy.error.SolverError`` when every attempt fails.
+    """
     import cvxpy as cp
 
+    inaccurate, error = None, None
+    for settings in (_TOLERANCES, {}, {}):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+            try:
+                compiled.problem.solve(solver=cp.CLARABEL, **settings)
+            except cp.error.SolverError as failure:
+                error = failure
+                continue
+        if compiled.problem.status == cp.OPTIMAL:
+            return
+        if compiled.problem.status == cp.OPTIMAL_INACCURATE:
+            inaccurate = settings
+        else:
+            return  # infeasible or unbounded: the caller reports it
+    if inaccurate is None:
+        raise error if error is not None else cp.error.SolverError("no solution")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-        compiled.problem.solve(solver=cp.CLARABEL, **_TOLERANCES)
+        compiled.problem.solve(solver=cp.CLARABEL, **inaccurate)
+
+
+def _lowest_level_continuous(problem: AllocationProblem) -> tuple[float, np.ndarray]:
+    """Separable maximin, exactly: the lowest level ``tau`` whose least totals
+    ``n_g(tau) = (a / (tau - shift - c))^(1/b)`` (at least ``lower`` and any target's total)
+    fit the pools and the budget, by bisection. Returns the level and those totals."""
+    floor = problem.lower.copy()
+    capped = np.isfinite(problem.cap)
+    if np.any(capped):
+        room = np.where(capped, problem.cap - problem.c, 1.0)
+        floor = np.where(capped, np.maximum(floor, (problem.a / room) ** (1 / problem.b)), floor)
+
+    def totals(level: float) -> np.ndarray:
+        room = level - problem.shift - problem.c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            need = np.where(room > 0, (problem.a / np.where(room > 0, room, 1.0))
+                            ** (1 / problem.b), np.inf)
+        return np.maximum(floor, need)
+
+    def fits(n: np.ndarray) -> bool:
+        return bool(np.all(n <= problem.upper)) and problem.spend(n) <= problem.budget
+
+    high = float(np.max(problem.losses(floor) + problem.shift))
+    pool_limit = problem.c + problem.a * problem.upper ** (-problem.b) + problem.shift
+    low = float(np.max(np.maximum(problem.c + problem.shift, pool_limit)))
+    if fits(totals(low)):
+        return low, totals(low)
+    for _ in range(300):
+        if high - low <= 1e-15 * max(1.0, abs(high)):
+            break
+        mid = 0.5 * (low + high)
+        if fits(totals(mid)):
+            high = mid
+        else:
+            low = mid
+    return high, totals(high)
+
+
+def _spend_weighted_separable(problem: AllocationProblem, floor: np.ndarray) -> np.ndarray:
+    """The weighted optimum of a separable problem with totals at least ``floor``, exactly: the
+    KKT conditions give ``n_g = clip((w_g a_g b_g / (lambda cost_g))^(1/(b_g+1)), floor_g,
+    upper_g)``, with the multiplier ``lambda`` found by bisection so the budget is spent."""
+    gain = problem.normalised_weight * problem.a * problem.b / problem.cost
+
+    def totals(log_multiplier: float) -> np.ndarray:
+        free = (gain / math.exp(log_multiplier)) ** (1.0 / (problem.b + 1.0))
+        return np.clip(free, floor, problem.upper)
+
+    if problem.spend(totals(-700.0)) <= problem.budget:  # every pool filled
+        return totals(-700.0)
+    low, high = -700.0, 700.0  # log multipliers: too cheap (over budget), too dear (floor)
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        if problem.spend(totals(mid)) > problem.budget:
+            low = mid
+        else:
+            high = mid
+        if high - low <= 1e-13:
+            break
+    return totals(high)
+
+
+def _solve_maximin(problem: AllocationProblem) -> ContinuousSolution:
+    """Maximin in two stages: the lowest worst loss, then, if budget is left because the worst
+    group cannot improve (its pool or quota binds), the weighted optimum with every loss held
+    at that level, so the rest of the budget still helps the other groups. Separable problems
+    are solved exactly without cvxpy (bisection on the level, then on the budget's
+    multiplier); coupled ones with cvxpy (the second stage is then not needed: more data
+    always lowers the pooled term)."""
+    if not problem.separable:
+        return _solve_with_cvxpy(problem)
+    level, n = _lowest_level_continuous(problem)
+    if problem.budget - problem.spend(n) <= 1e-9 * max(1.0, abs(problem.budget)):
+        return ContinuousSolution(n=n, status="optimal", budget_dual=None,
+                                  method="level bisection")
+    n = _spend_weighted_separable(problem, floor=n)
+    return ContinuousSolution(n=n, status="optimal", budget_dual=0.0,
+                              method="level bisection, leftover spent by the weighted rule")
 
 
 def solve_continuous(problem: AllocationProblem) -> ContinuousSolution:
     """Solve the continuous allocation problem with cvxpy and Clarabel.
+
+    Separable maximin is solved exactly without cvxpy (see :func:`_solve_maximin`).
 
     Parameters
     ----------
@@ -328,7 +436,7 @@ def solve_continuous(problem: AllocationProblem) -> ContinuousSolution:
     ContinuousSolution
         Totals within their bounds and the budget (solver round-off is trimmed), the solver
         status and the budget constraint's dual value (the objective's rate of improvement per
-        unit of budget; ``None`` without a budget).
+        unit of budget; ``None`` without a budget or when the method gives none).
 
     Raises
     ------
@@ -337,6 +445,12 @@ def solve_continuous(problem: AllocationProblem) -> ContinuousSolution:
     FairallocError
         When the solver fails.
     """
+    if problem.utility == "maximin":
+        return _solve_maximin(problem)
+    return _solve_with_cvxpy(problem)
+
+
+def _solve_with_cvxpy(problem: AllocationProblem) -> ContinuousSolution:
     import cvxpy as cp
 
     key = _cache_key(problem)
@@ -351,14 +465,8 @@ def solve_continuous(problem: AllocationProblem) -> ContinuousSolution:
     units = _set_parameters(compiled, problem)
     try:
         _run(compiled)
-    except cp.error.SolverError:
-        _CACHE.pop(key, None)  # a fresh compilation sometimes recovers; try once
-        compiled = _compile(problem)
-        units = _set_parameters(compiled, problem)
-        try:
-            _run(compiled)
-        except cp.error.SolverError as error:
-            raise FairallocError(f"the solver failed on this study: {error}") from None
+    except cp.error.SolverError as error:
+        raise FairallocError(f"the solver failed on this study: {error}") from None
     status = compiled.problem.status
     if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
         raise InfeasibleStudy(

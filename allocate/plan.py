@@ -88,8 +88,9 @@ class Plan:
         How much the objective improves per extra unit of budget (``None`` for the target
         utility or without a budget). Plans solved through the continuous problem (continuous
         plans, and whole-sample plans of coupled groups) read it from the budget constraint's
-        dual; whole-sample plans of separable groups re-solve with the budget raised by the
-        larger of the dearest sample and 1 % of the budget.
+        dual; the others re-solve with the budget raised by a small step (1e-6 of the budget
+        for continuous plans; for whole samples, the larger of the dearest sample and 1 % of the
+        budget).
     groups : tuple of GroupAllocation
     baselines : mapping of str to BaselinePlan
         ``"equal"`` and ``"proportional"``.
@@ -275,8 +276,7 @@ def _solve(problem: AllocationProblem, integer: bool) -> tuple[np.ndarray, str, 
     continuous = solve_continuous(problem)
     if not integer:
         converged = continuous.status == "optimal"
-        return (continuous.n, f"cvxpy + Clarabel (exact power cones; {continuous.status})",
-                converged, continuous.budget_dual)
+        return continuous.n, continuous.method, converged, continuous.budget_dual
     solution = round_and_repair(problem, continuous.n)
     return solution.n, solution.method, solution.exact, continuous.budget_dual
 
@@ -324,7 +324,10 @@ def _marginal_value(problem: AllocationProblem, integer: bool, objective: float,
         return None
     if dual is not None:
         return max(dual, 0.0)
-    step = max(float(problem.cost.max()), 0.01 * problem.budget)
+    if integer:
+        step = max(float(problem.cost.max()), 0.01 * problem.budget)
+    else:
+        step = 1e-6 * max(1.0, problem.budget)
     richer = problem.with_budget(problem.budget + step)
     n, *_ = _solve(richer, integer)
     return max((objective - richer.objective(n)) / step, 0.0)

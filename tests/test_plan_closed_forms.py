@@ -103,6 +103,12 @@ def test_maximin_corner_at_a_pool_limit():
         assert result.totals[2] == pytest.approx(100.0)
         assert result.objective == pytest.approx(9.0 / 100.0, rel=1e-6)
         assert result.spent <= 600.0 + 1e-9
+        assert result.spent >= 599.0  # what cannot help the worst group helps the others
+    continuous = plan(study, integer=False)
+    assert continuous.marginal_value == 0.0  # the worst group is at its pool: money cannot help
+    # the leftover goes by the weighted rule, n proportional to sqrt(a), above the level's sizes
+    rest = continuous.totals[:2]
+    np.testing.assert_allclose(rest / rest.sum(), [1 / 3, 2 / 3], rtol=1e-6)
 
 
 def test_weighted_with_a_pool_and_samples_in_hand_splits_the_rest_by_the_closed_form():

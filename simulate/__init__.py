@@ -28,7 +28,8 @@ from simulate.prs import (
     portability,
     split_cohort,
 )
-from simulate.source import GenomicSource
+from simulate.shrinkage import ld_blocks, ldpred_inf_weights, marginal_correlations
+from simulate.source import GenomicSource, genomic_source_for_benchmark
 
 __all__ = [
     "AssociationResult",
@@ -48,6 +49,10 @@ __all__ = [
     "decision_utility",
     "evaluate_score",
     "fit_platt",
+    "genomic_source_for_benchmark",
+    "ld_blocks",
+    "ldpred_inf_weights",
+    "marginal_correlations",
     "meta_analyse",
     "out_of_africa_3g09",
     "portability",

@@ -40,9 +40,11 @@ __all__ = [
     "portability",
     "DEFAULT_THRESHOLDS",
     "TrainingMode",
+    "Method",
 ]
 
 TrainingMode = Literal["own", "pooled", "meta"]
+Method = Literal["clumping", "ldpred-inf"]
 #: P-value thresholds tried on the validation split.
 DEFAULT_THRESHOLDS: tuple[float, ...] = (5e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.5)
 _VALIDATION_EVERY = 5
@@ -184,6 +186,14 @@ class ScoreTrainer:
         Clumping threshold and half-window (bp).
     thresholds : sequence of float
         P-value thresholds tried on the validation split.
+    method : {"clumping", "ldpred-inf"}
+        Clumping and thresholding, or LDpred-inf shrinkage by LD block
+        (:mod:`simulate.shrinkage`; weights from the whole training set, its Platt scaling
+        fitted on the validation split with those weights).
+    h2 : float, optional
+        Heritability assumed by LDpred-inf (default: the trait's true h2).
+    block_size : int
+        Variants per LD block for LDpred-inf.
     """
 
     def __init__(
@@ -196,7 +206,14 @@ class ScoreTrainer:
         r2: float = 0.2,
         window: float = 1e6,
         thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+        method: Method = "clumping",
+        h2: float | None = None,
+        block_size: int = 500,
     ) -> None:
+        if method not in ("clumping", "ldpred-inf"):
+            raise InputError(f"method must be 'clumping' or 'ldpred-inf'; got {method!r}")
+        self.method, self.block_size = method, int(block_size)
+        self.h2 = phenotype.h2 if h2 is None else float(h2)
         if mode not in ("own", "pooled", "meta"):
             raise InputError(f"mode must be 'own', 'pooled' or 'meta'; got {mode!r}")
         self.cohort, self.phenotype, self.split = cohort, phenotype, split
@@ -257,6 +274,8 @@ class ScoreTrainer:
             raise InputError(f"mode 'own' trains on one group; got {sorted(counts)}")
         self.grow({g: counts.get(g, 0) for g in self.cohort.groups})
         groups = tuple(g for g in self.cohort.groups if g in counts)
+        if self.method == "ldpred-inf":
+            return self._fit_ldpred(counts, groups)
         discovery = self._discovery.only(groups)
         association = self._scan(discovery, groups)
         candidates = self._candidates(discovery, association)
@@ -284,6 +303,44 @@ class ScoreTrainer:
             metric,
             platt,
         )
+
+    def _fit_ldpred(self, counts: dict[str, int], groups: tuple[str, ...]) -> PolygenicScore:
+        from simulate.shrinkage import ld_blocks, ldpred_inf_weights, marginal_correlations
+
+        statistics = self._discovery.only(groups) + self._validation.only(groups)
+        frequency = statistics.allele_frequency()
+        candidates = np.flatnonzero(
+            np.minimum(frequency, 1 - frequency) >= self.cohort.parameters.maf
+        )
+        b, sd = marginal_correlations(statistics)
+        chromosome = self.cohort.variants["chromosome"].to_numpy()[candidates]
+        weights = ldpred_inf_weights(
+            b[candidates], sd[candidates], self._panel(groups)[:, candidates],
+            ld_blocks(chromosome, block_size=self.block_size),
+            n=int(statistics.n.sum()), h2=self.h2,
+        )  # fmt: skip
+        used = weights != 0
+        variants, weights = candidates[used], weights[used]
+        metric, platt = self._validation_fit(variants, weights, groups)
+        return PolygenicScore(variants, weights, float("nan"), self.mode, counts, metric, platt)
+
+    def _validation_rows(self, groups: tuple[str, ...]) -> np.ndarray:
+        chosen = [self.split.training(g, self._added[g], self.phenotype) for g in groups]
+        return np.concatenate([rows[flags] for rows, flags in chosen])
+
+    def _validation_fit(self, variants, weights, groups):
+        rows = self._validation_rows(groups)
+        if rows.size < 3 or variants.size == 0:
+            return float("nan"), None
+        y = self.phenotype.values[rows]
+        score = self.cohort.dosages(rows, variants).astype(np.float64) @ weights
+        score = _centre_within(score, self.cohort.group[rows])
+        if not self.phenotype.binary:
+            return r_squared(score, y), None
+        platt = None
+        if 0 < y.sum() < y.size:
+            platt = fit_platt(score, y, prevalence=self.phenotype.prevalence)
+        return auc(score, y), platt
 
     def _scan(self, statistics: ScanStatistics, groups: tuple[str, ...]) -> AssociationResult:
         if self.mode == "meta" and len(groups) > 1:

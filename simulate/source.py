@@ -139,3 +139,77 @@ class GenomicSource:
             groups=groups or tuple(counts), benefit=self.benefit, cost=self.cost,
         ).table  # fmt: skip
         return dict(zip(table["group"], table[self.metric].astype(float), strict=True))
+
+
+#: Subsample fractions of each pool at which the oracle curves are measured.
+ORACLE_FRACTIONS: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 3 / 8, 1 / 2, 3 / 4, 1.0)
+
+
+def genomic_source_for_benchmark(
+    cohort: Mapping,
+    *,
+    groups: Sequence[str],
+    training: str = "own",
+    seed: int = 0,
+):
+    """A genomic world for the benchmark: its source, pools and oracle curves.
+
+    Parameters
+    ----------
+    cohort : mapping
+        ``preset`` (``quick``, ``study`` or ``paper``; default ``quick``), optional overrides of
+        :class:`simulate.pipeline.SimulationConfig` fields, ``metric`` (default ``utility`` for
+        a binary trait, ``r2`` otherwise) and ``cache_dir``.
+    groups : sequence of str
+        The groups of the study.
+    training : {"own", "pooled"}
+        How each group's score is trained.
+    seed : int
+        Seed of the cohort, trait and split.
+
+    Returns
+    -------
+    (GenomicSource, dict, dict)
+        The source; the most training samples each group can supply; and per group the
+        "oracle" learning curve (score sense): a power-offset curve fitted to measurements on
+        nested subsamples of the whole pool (:data:`ORACLE_FRACTIONS`). For pooled training
+        every group grows in proportion, so the oracle is an approximation there.
+    """
+    from allocate.fitting import fit_curves
+    from simulate.cohort import simulate_cohort
+    from simulate.phenotype import simulate_phenotype
+    from simulate.pipeline import SimulationConfig, simulation_config
+    from simulate.prs import split_cohort
+
+    settings = dict(cohort)
+    preset = settings.pop("preset", "quick")
+    metric = settings.pop("metric", None)
+    cache_dir = settings.pop("cache_dir", None)
+    known = set(SimulationConfig.__dataclass_fields__)
+    config = simulation_config(
+        preset, **{k: v for k, v in settings.items() if k in known}, groups=tuple(groups),
+        seed=int(seed),
+    )  # fmt: skip
+    world = simulate_cohort(
+        config.groups, n_per_group=config.n_per_group, chromosomes=config.chromosomes,
+        chromosome_length=config.chromosome_length, maf=config.maf, seed=config.seed,
+        wright_fisher_generations=config.wright_fisher_generations, cache_dir=cache_dir,
+    )  # fmt: skip
+    trait = simulate_phenotype(
+        world, h2=config.h2, causal=config.causal, rho=config.rho,
+        prevalence=config.prevalence, seed=config.seed,
+    )  # fmt: skip
+    split = split_cohort(
+        world, reference=config.reference, test_fraction=config.test_fraction, seed=config.seed
+    )
+    metric = metric or ("utility" if trait.binary else "r2")
+    mode = "own" if training == "own" else "pooled"
+    source = GenomicSource(world, trait, split, metric=metric, training=mode)
+    pools = source.pools()
+    oracle_source = GenomicSource(
+        world, trait, split, metric=metric, training=mode, fractions=ORACLE_FRACTIONS
+    )
+    points = oracle_source.measure(pools, seed=int(seed))
+    best = METRIC_BEST.get(metric, (trait.prevalence or 0.05) * (source.benefit - source.cost))
+    fits = fit_curves(points, family="power-offset", sense="score", score_max=best)
+    return source, pools, {group: fits[group].curve for group in groups}

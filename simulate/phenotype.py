@@ -22,6 +22,7 @@ from simulate.cohort import Cohort
 __all__ = ["Phenotype", "simulate_phenotype", "CausalPool", "Standardise"]
 
 CausalPool = Literal["common-all", "common-pooled", "any"]
+_GRID = 2.0**30
 Standardise = Literal["within", "pooled"]
 
 
@@ -41,8 +42,9 @@ class Phenotype:
     liability : numpy.ndarray
         Genetic value plus environment.
     values : numpy.ndarray
-        The phenotype: the liability for a quantitative trait, 1 (case) / 0 (control) for a
-        binary one.
+        The phenotype: the liability (rounded to a grid of 2^-30, so that sums over samples
+        are exact whatever their order) for a quantitative trait, 1 (case) / 0 (control) for
+        a binary one.
     groups : tuple of str
     group : numpy.ndarray
         Each individual's group.
@@ -180,7 +182,9 @@ def simulate_phenotype(
         raw[members] = dosages[members] @ effects[k]
     genetic = _standardise(raw, cohort.group, groups, h2, standardise)
     liability = genetic + rng.normal(0.0, np.sqrt(1.0 - h2), size=raw.size)
-    values = liability.copy()
+    # On a grid of 2^-30 (far below any statistical precision) sums of phenotypes are exact,
+    # so association statistics do not depend on the order in which samples are added.
+    values = np.round(liability * _GRID) / _GRID
     if prevalence is not None:
         values = np.zeros(raw.size)
         for name in groups:

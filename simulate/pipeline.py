@@ -3,7 +3,8 @@
 Presets size the run: ``quick`` (seconds: the demo and the tests' scale), ``study`` (learning
 curves still rising over the budgets the benchmark uses) and ``paper`` (the scale of Cai et al.:
 200,000 individuals per group on a 63 Mb genome, case-control at 5% prevalence; its dosage
-matrix would be about 25 GB, so it is decoded from the trees on demand).
+matrix would be tens of gigabytes, more than the decoding limit, so it is decoded from the trees
+on demand).
 """
 
 from __future__ import annotations

@@ -194,6 +194,8 @@ class ScoreTrainer:
         Heritability assumed by LDpred-inf (default: the trait's true h2).
     block_size : int
         Variants per LD block for LDpred-inf.
+    panels : dict, optional
+        A cache of standardised reference panels to share between trainers of one split.
     """
 
     def __init__(
@@ -209,6 +211,7 @@ class ScoreTrainer:
         method: Method = "clumping",
         h2: float | None = None,
         block_size: int = 500,
+        panels: dict | None = None,
     ) -> None:
         if method not in ("clumping", "ldpred-inf"):
             raise InputError(f"method must be 'clumping' or 'ldpred-inf'; got {method!r}")
@@ -223,7 +226,7 @@ class ScoreTrainer:
         self._discovery = ScanStatistics.empty(cohort.groups, cohort.num_variants)
         self._validation = ScanStatistics.empty(cohort.groups, cohort.num_variants)
         self._added = dict.fromkeys(cohort.groups, 0)
-        self._panels: dict[tuple[str, ...], np.ndarray] = {}
+        self._panels: dict[tuple[str, ...], np.ndarray] = {} if panels is None else panels
 
     def added(self) -> dict[str, int]:
         """How many training samples of each group the statistics hold."""

@@ -105,28 +105,31 @@ class GenomicSource:
                     f"asked for {n}"
                 )
         rows = []
-        for fraction in sorted(self.fractions):
+        for index, fraction in enumerate(sorted(self.fractions)):
             sizes = {g: int(np.floor(fraction * n)) for g, n in counts.items() if n > 0}
             n_total = float(sum(sizes.values()))
             if self.training == "own":
                 for group, n in sizes.items():
                     if n >= _MINIMUM_TRAINING:
-                        value = self._value(self._trainer(group), {group: n}, group)
+                        value = self._value(self._trainer((group, index)), {group: n}, group)
                         rows.append((group, float(n), n_total, value, seed))
             else:
                 usable = {g: n for g, n in sizes.items() if n >= _MINIMUM_TRAINING}
                 if usable:
-                    values = self._values(self._trainer("*"), usable)
+                    values = self._values(self._trainer(("*", index)), usable)
                     for group, n in usable.items():
                         rows.append((group, float(n), n_total, values[group], seed))
         return pd.DataFrame(rows, columns=["group", "n", "n_total", "value", "seed"])
 
-    def _trainer(self, key: str) -> ScoreTrainer:
+    def _trainer(self, key: tuple[str, int]) -> ScoreTrainer:
+        """One trainer per (group, fraction): as an adaptive study's counts grow, each keeps
+        adding only new samples to its statistics. Reference panels are shared."""
         if key not in self._trainers:
-            mode = "own" if self.training == "own" else self.training
+            panels = self._trainers.setdefault("panels", {})
             self._trainers[key] = ScoreTrainer(
-                self.cohort, self.phenotype, self.split, mode=mode, **self.trainer_options
-            )
+                self.cohort, self.phenotype, self.split, mode=self.training, panels=panels,
+                **self.trainer_options,
+            )  # fmt: skip
         return self._trainers[key]
 
     def _value(self, trainer: ScoreTrainer, counts: dict[str, int], group: str) -> float:

@@ -150,3 +150,26 @@ def test_genomic_source_refuses_more_than_the_pool(world):
         source.measure({"CEU": 10_000}, seed=0)
     with pytest.raises(InputError, match="needs a binary trait"):
         GenomicSource(cohort, trait, split, metric="auc")
+
+
+def test_growing_counts_across_calls_equal_a_fresh_measurement(world):
+    cohort, trait, split = world
+    source = GenomicSource(cohort, trait, split)
+    source.measure({"CEU": 100, "CHB": 60}, seed=1)
+    grown = source.measure({"CEU": 160, "CHB": 120}, seed=1)
+    fresh = GenomicSource(cohort, trait, split).measure({"CEU": 160, "CHB": 120}, seed=1)
+    pd.testing.assert_frame_equal(grown, fresh, rtol=1e-9)
+
+
+def test_benchmark_world_has_pools_and_rising_oracle_curves():
+    from allocate.curves import Curve
+    from simulate.source import genomic_source_for_benchmark
+
+    settings = dict(preset="quick", n_per_group=300, chromosomes=2, chromosome_length=3e5,
+                    causal=20, reference=40)  # fmt: skip
+    source, pools, curves = genomic_source_for_benchmark(settings, groups=("CEU", "YRI"), seed=2)
+    assert pools == source.pools() and all(n > 100 for n in pools.values())
+    assert set(curves) == {"CEU", "YRI"}
+    for curve in curves.values():
+        assert isinstance(curve, Curve) and curve.sense == "score"
+        assert curve.predict(400) > curve.predict(50)

@@ -211,18 +211,21 @@ def _compile(problem: AllocationProblem) -> _Compiled:
     ]
     loss = par["base"] + cp.multiply(par["scale"], own)  # affine: the losses (+ shift)
     if transfer.size:
-        pooled_total = cp.Variable(name="pooled_total")  # one scalar keeps the cones sparse
-        pooled = cp.Variable(transfer.size, name="pooled_term")  # pooled >= N^-q
-        par["transfer"] = cp.Parameter(transfer.size, nonneg=True, name="t")
-        beta = 1.0 / (1.0 + problem.q[transfer])
+        # one cone per distinct q (identical cones would make the system degenerate), on one
+        # scalar pooled total (which keeps the cones sparse)
+        exponents, which = np.unique(problem.q[transfer], return_inverse=True)
+        pooled_total = cp.Variable(name="pooled_total")
+        pooled = cp.Variable(exponents.size, name="pooled_term")  # pooled >= N^-q
+        par["transfer"] = cp.Parameter(size, nonneg=True, name="t")
+        par["share"] = cp.Parameter(size, nonneg=True, name="size_share")
         constraints += [
-            pooled_total == cp.sum(total),
-            cp.PowCone3D(pooled, pooled_total * np.ones(transfer.size),
-                         np.ones(transfer.size), beta),
+            pooled_total == par["share"] @ total,
+            cp.PowCone3D(pooled, pooled_total * np.ones(exponents.size),
+                         np.ones(exponents.size), 1.0 / (1.0 + exponents)),
         ]
-        pick = np.zeros((size, transfer.size))
-        pick[transfer, np.arange(transfer.size)] = 1.0
-        loss = loss + pick @ cp.multiply(par["transfer"], pooled)
+        pick = np.zeros((size, exponents.size))
+        pick[transfer, which] = 1.0
+        loss = loss + cp.multiply(par["transfer"], pick @ pooled)
     if bounded.size:
         par["upper"] = cp.Parameter(bounded.size, name="upper")
         constraints.append(total[bounded] <= par["upper"])
@@ -244,8 +247,10 @@ def _compile(problem: AllocationProblem) -> _Compiled:
             objective = par["weight"] @ level
         else:
             objective = cp.pnorm(cp.multiply(par["weight"], level), problem.p, approx=False)
-    elif problem.utility == "maximin":
-        objective = cp.max(loss)
+    elif problem.utility == "maximin":  # an explicit epigraph: Clarabel copes better than
+        worst = cp.Variable(name="worst_level")  # with cp.max over many groups
+        constraints.append(loss <= worst)
+        objective = worst
     else:  # target: least cost
         objective = par["cost"] @ total
     compiled = cp.Problem(cp.Minimize(objective), constraints)
@@ -256,26 +261,27 @@ def _compile(problem: AllocationProblem) -> _Compiled:
 
 @dataclass(frozen=True)
 class _Scales:
-    """Units that make the solver's numbers of order one: sizes in ``size`` samples, losses in
-    ``loss`` units, money in ``money`` units."""
+    """Units that make the solver's numbers of order one: each group's total in ``size[g]``
+    samples (the pooled total in ``size.sum()``), losses in ``loss`` units, money in ``money``
+    units."""
 
-    size: float
+    size: np.ndarray
     loss: float
     money: float
 
 
 def _scales(problem: AllocationProblem) -> _Scales:
     if math.isfinite(problem.budget):
-        size = (problem.budget + float(problem.cost @ problem.lower)) / problem.cost.sum()
+        even = (problem.budget + float(problem.cost @ problem.lower)) / problem.cost.sum()
     else:
         room = problem.cap - problem.c
         with np.errstate(divide="ignore", invalid="ignore"):
             need = np.where(room > 0, (problem.a / room) ** (1 / problem.b), np.nan)
         need = need[np.isfinite(need)]
-        size = float(need.max()) if need.size else float(problem.lower.max())
-    size = max(1.0, size)
-    loss = float(np.mean(problem.losses(np.full(problem.size, size))))
-    return _Scales(size=size, loss=loss, money=float(problem.cost.sum()) * size)
+        even = float(need.max()) if need.size else float(problem.lower.max())
+    size = np.clip(np.full(problem.size, max(1.0, even)), problem.lower, problem.upper)
+    loss = float(np.mean(problem.losses(size)))
+    return _Scales(size=size, loss=loss, money=float(problem.cost @ size))
 
 
 def _set_parameters(compiled: _Compiled, problem: AllocationProblem) -> _Scales:
@@ -287,8 +293,9 @@ def _set_parameters(compiled: _Compiled, problem: AllocationProblem) -> _Scales:
         "base": (problem.c + shift) / units.loss,
         "cost": problem.cost * units.size / units.money,
         "lower": problem.lower / units.size,
-        "transfer": problem.t[transfer] * (units.size ** (-problem.q[transfer])) / units.loss,
-        "upper": problem.upper[bounded] / units.size,
+        "transfer": problem.t * units.size.sum() ** (-problem.q) / units.loss,
+        "share": units.size / units.size.sum(),
+        "upper": problem.upper[bounded] / units.size[bounded],
         "cap": (problem.cap + shift)[capped] / units.loss,
         "budget": (problem.budget + float(problem.cost @ problem.have)) / units.money,
     }
@@ -403,15 +410,145 @@ def _spend_weighted_separable(problem: AllocationProblem, floor: np.ndarray) -> 
     return totals(high)
 
 
+class _CoupledLevel:
+    """Least-cost totals holding every loss at or below a level, for coupled groups.
+
+    For a pooled total ``N`` each group needs at least
+    ``need_g(N) = (a_g / (bound_g - c_g - t_g N^-q_g))^(1/b_g)`` (and its quota), where
+    ``bound_g`` is the level (less the group's shift) or its target, whichever is lower; more
+    ``N`` lowers every need. Any pooled total at or above ``sum need(N)`` can be reached by adding
+    the cheapest samples left in the pools, so the least cost at the level is the minimum over
+    ``N`` of ``cost @ need(N) + (cheapest fill of N - sum need(N))``, a one-dimensional search.
+    """
+
+    def __init__(self, problem: AllocationProblem) -> None:
+        self.problem = problem
+        self.order = np.argsort(problem.cost, kind="stable")
+        self.floor = problem.lower
+        self.most = float(np.sum(problem.upper))
+
+    def need(self, level: float, pooled: float) -> np.ndarray:
+        p = self.problem
+        bound = np.minimum(level - p.shift, p.cap)
+        room = bound - p.c - p.t * pooled ** (-p.q)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            own = np.where(room > 0, (p.a / np.where(room > 0, room, 1.0)) ** (1 / p.b), np.inf)
+        return np.maximum(self.floor, own)
+
+    def totals(self, level: float, pooled: float) -> np.ndarray | None:
+        """The cheapest totals at ``level`` with pooled total ``pooled`` (None: impossible)."""
+        p = self.problem
+        need = self.need(level, pooled)
+        extra = pooled - need.sum()
+        if not np.all(need <= p.upper) or extra < -1e-9 * pooled:
+            return None
+        room = (p.upper - need)[self.order]
+        filled = np.minimum(room, np.maximum(extra - np.concatenate(([0.0], np.cumsum(room)[:-1])),
+                                             0.0))
+        if filled.sum() < extra - 1e-9 * pooled:
+            return None
+        n = need.copy()
+        n[self.order] += filled
+        return n
+
+    def cost(self, level: float, pooled: float) -> float:
+        n = self.totals(level, pooled)
+        return math.inf if n is None else self.problem.spend(n)
+
+    def least_pooled(self, level: float) -> float | None:
+        """The least pooled total that covers every group's need (a fixed point)."""
+        low = float(np.sum(self.floor))
+        if np.sum(self.need(level, low)) <= low:
+            return low
+        high = max(2.0 * low, 1.0)
+        while np.sum(self.need(level, high)) > high:
+            high *= 2.0
+            if high > min(self.most, 1e15):
+                return None
+        for _ in range(100):
+            mid = 0.5 * (low + high)
+            if np.sum(self.need(level, mid)) > mid:
+                low = mid
+            else:
+                high = mid
+            if high - low <= 1e-12 * high:
+                break
+        return high
+
+    def best(self, level: float) -> tuple[float, float]:
+        """The least cost at ``level`` and the pooled total reaching it."""
+        start = self.least_pooled(level)
+        if start is None:
+            return math.inf, math.nan
+        budget_room = self.problem.budget / float(self.problem.cost.min())
+        stop = min(self.most, start + budget_room) if math.isfinite(budget_room) else self.most
+        if not math.isfinite(stop) or stop <= start:
+            return self.cost(level, start), start
+        grid = np.geomspace(start, stop, 17)
+        costs = [self.cost(level, x) for x in grid]
+        k = int(np.argmin(costs))
+        low, high = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+        ratio = (math.sqrt(5.0) - 1.0) / 2.0
+        for _ in range(60):  # golden section on the bracket around the best grid point
+            a = high - ratio * (high - low)
+            b = low + ratio * (high - low)
+            if self.cost(level, a) <= self.cost(level, b):
+                high = b
+            else:
+                low = a
+            if high - low <= 1e-10 * high:
+                break
+        candidates = [grid[k], 0.5 * (low + high)]
+        values = [self.cost(level, x) for x in candidates]
+        j = int(np.argmin(values))
+        return values[j], candidates[j]
+
+
+def _lowest_level_coupled(problem: AllocationProblem) -> np.ndarray:
+    """Coupled maximin without cvxpy: bisection on the level, each level's least cost from
+    :class:`_CoupledLevel`. Returns the totals at the lowest affordable level."""
+    search = _CoupledLevel(problem)
+    start = np.ceil(problem.lower - 1e-9)
+    high = float(np.max(problem.losses(np.maximum(start, 1.0)) + problem.shift))
+    high = max(high, float(np.max(problem.losses(problem.lower) + problem.shift)))
+    while search.best(high)[0] > problem.budget:  # the quotas' own level may need targets
+        high = high + max(1.0, abs(high))
+        if high > 1e12:
+            raise InfeasibleStudy("no allocation meets every target within the budget")
+    low = float(np.max(problem.c + problem.shift))
+    for _ in range(100):
+        mid = 0.5 * (low + high)
+        if search.best(mid)[0] <= problem.budget:
+            high = mid
+        else:
+            low = mid
+        if high - low <= 1e-12 * max(1.0, abs(high)):
+            break
+    _, pooled = search.best(high)
+    return search.totals(high, pooled)
+
+
 def _solve_maximin(problem: AllocationProblem) -> ContinuousSolution:
-    """Maximin in two stages: the lowest worst loss, then, if budget is left because the worst
-    group cannot improve (its pool or quota binds), the weighted optimum with every loss held
-    at that level, so the rest of the budget still helps the other groups. Separable problems
-    are solved exactly without cvxpy (bisection on the level, then on the budget's
-    multiplier); coupled ones with cvxpy (the second stage is then not needed: more data
-    always lowers the pooled term)."""
+    """Maximin.
+
+    Separable groups, without cvxpy, exactly: bisection on the worst loss, each level's least
+    totals in closed form. If budget is left because the worst group cannot improve (its pool
+    or quota binds), it is spent by the weighted rule with every loss held at the level (the
+    maximin optimum is then not unique; this choice helps the other groups). Coupled groups:
+    cvxpy; if Clarabel stalls (it can on large coupled maximin problems), bisection on the
+    level with :class:`_CoupledLevel` (a one-dimensional search that is not guaranteed to find
+    the least cost, so the result is marked inaccurate).
+    """
     if not problem.separable:
-        return _solve_with_cvxpy(problem)
+        try:
+            return _solve_with_cvxpy(problem)
+        except InfeasibleStudy:
+            raise
+        except FairallocError:  # Clarabel can stall on large coupled maximin problems
+            n = _lowest_level_coupled(problem)
+            return ContinuousSolution(n=n, status="optimal_inaccurate", budget_dual=None,
+                                      method="level bisection (coupled groups; the conic"
+                                      " solver stalled)")
     level, n = _lowest_level_continuous(problem)
     if problem.budget - problem.spend(n) <= 1e-9 * max(1.0, abs(problem.budget)):
         return ContinuousSolution(n=n, status="optimal", budget_dual=None,

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from allocate.curves import Curve
+from allocate.errors import FairallocError
 from allocate.integer import round_and_repair, solve_separable
 from allocate.optimise import AllocationProblem, clear_problem_cache, solve_continuous
 from allocate.study_file import GroupSpec, StudySpec
@@ -91,20 +92,26 @@ def problem_of(study: StudySpec) -> AllocationProblem:
 def continuous_solves() -> None:
     import cvxpy  # noqa: F401  (import time is not solve time)
 
-    for utility in ("weighted", "maximin", "power-mean"):
-        problem = problem_of(many_groups(1000, coupled=False, utility=utility))
+    for coupled in (False, True):
+        for utility in ("weighted", "maximin", "power-mean"):
+            problem = problem_of(many_groups(1000, coupled=coupled, utility=utility))
+            solutions = []
 
-        def fresh(problem=problem):
-            clear_problem_cache()
-            solve_continuous(problem)
+            def fresh(problem=problem, solutions=solutions):
+                clear_problem_cache()
+                solutions.append(solve_continuous(problem))
 
-        print(f"continuous solve, 1,000 groups, {utility:>10}, distinct exponents,"
-              f" compile + solve: {seconds(fresh, 2):.2f} s (target < 2 s)")
+            taken = seconds(fresh, 2)
+            kind = "coupled" if coupled else "separable"
+            print(f"continuous solve, 1,000 {kind:>9} groups, {utility:>10}, distinct exponents,"
+                  f" compile + solve: {taken:.2f} s (target < 2 s) [{solutions[-1].method};"
+                  f" {solutions[-1].status}]")
 
 
 def dpp_speed_up() -> None:
-    for size in (3, 1000):
-        study = many_groups(size, coupled=True, utility="maximin")
+    for size, utility in ((3, "maximin"), (3, "weighted"), (1000, "weighted"),
+                          (1000, "power-mean")):
+        study = many_groups(size, coupled=True, utility=utility)
         problem = problem_of(study)
         rng = np.random.default_rng(1)
 
@@ -124,10 +131,18 @@ def dpp_speed_up() -> None:
 
         first = seconds(fresh, 3 if size == 3 else 1)
         solve_continuous(problem)  # compiled and cached
-        rounds = [new_round() for _ in range(5)]
-        again = min(seconds(lambda r=r: solve_continuous(r)) for r in rounds)
-        print(f"DPP re-solve, {size:>4} coupled groups (maximin): fresh {1e3 * first:7.1f} ms,"
-              f" re-solve {1e3 * again:6.1f} ms, speed-up x{first / again:.1f}")
+        again, statuses = np.inf, []
+        for round_problem in (new_round() for _ in range(5)):
+            start = time.perf_counter()
+            try:
+                statuses.append(solve_continuous(round_problem).status)
+            except FairallocError:
+                statuses.append("failed")
+                continue
+            again = min(again, time.perf_counter() - start)
+        print(f"DPP re-solve, {size:>4} coupled groups ({utility:>10}): fresh"
+              f" {1e3 * first:7.1f} ms, re-solve {1e3 * again:6.1f} ms, speed-up"
+              f" x{first / again:.1f} (statuses of 5 re-solves: {', '.join(statuses)})")
 
 
 def whole_samples() -> None:

@@ -484,7 +484,7 @@ class _CoupledLevel:
         stop = min(self.most, start + budget_room) if math.isfinite(budget_room) else self.most
         if not math.isfinite(stop) or stop <= start:
             return self.cost(level, start), start
-        grid = np.geomspace(start, stop, 17)
+        grid = np.geomspace(start, stop, 33)
         costs = [self.cost(level, x) for x in grid]
         k = int(np.argmin(costs))
         low, high = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]

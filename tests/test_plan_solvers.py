@@ -4,19 +4,21 @@ light (no cvxpy) where an exact method needs none, and the docstring examples.""
 from __future__ import annotations
 
 import doctest
+import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-import allocate.integer
-import allocate.optimise
-import allocate.plan
-import allocate.study_file
 from allocate.curves import Curve
 from allocate.optimise import AllocationProblem, clear_problem_cache, solve_continuous
 from allocate.study_file import GroupSpec, StudySpec
+
+ROOT = Path(__file__).resolve().parents[1]
+# modules by name: the package attribute `allocate.plan` may be the function plan()
+optimise = importlib.import_module("allocate.optimise")
 
 
 def coupled_study(seed: int, size: int = 3, utility: str = "maximin") -> StudySpec:
@@ -37,7 +39,7 @@ def test_coupled_maximin_fallback_agrees_with_the_conic_solver(seed):
     problem = AllocationProblem.from_study(coupled_study(seed), budget=300.0 * 3)
     conic = solve_continuous(problem)
     assert conic.status == "optimal"
-    fallback = allocate.optimise._lowest_level_coupled(problem)
+    fallback = optimise._lowest_level_coupled(problem)
     level = np.max(problem.losses(conic.n) + problem.shift)
     # the fallback's search over the pooled total is not exact (hence "inaccurate"): close
     worst = np.max(problem.losses(fallback) + problem.shift)
@@ -62,7 +64,7 @@ def test_re_solves_reuse_the_compiled_problem():
             StudySpec(groups=groups, budget=800.0 + 50 * seed, utility="weighted"),
             budget=800.0 + 50 * seed)
         assert solve_continuous(problem).status == "optimal"
-    assert len(allocate.optimise._CACHE) == 1  # same exponents and shape: one compilation
+    assert len(optimise._CACHE) == 1  # same exponents and shape: one compilation
 
 
 def test_a_separable_whole_sample_plan_never_imports_cvxpy():
@@ -75,12 +77,11 @@ def test_a_separable_whole_sample_plan_never_imports_cvxpy():
         "print('cvxpy' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=allocate.plan.__file__.rsplit("/allocate/", 1)[0])
+                          check=True, cwd=ROOT)
     assert done.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("module", [allocate.study_file, allocate.plan, allocate.optimise,
-                                    allocate.integer])
+@pytest.mark.parametrize("module", ["study_file", "plan", "optimise", "integer", "baselines"])
 def test_docstring_examples_run(module):
-    failures, _ = doctest.testmod(module)
+    failures, _ = doctest.testmod(importlib.import_module(f"allocate.{module}"))
     assert failures == 0

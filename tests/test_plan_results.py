@@ -61,3 +61,21 @@ def test_the_image_labelling_example_meets_its_quota_pool_and_target():
     assert result.spent <= 20000.0
     for base in result.baselines.values():
         assert result.objective <= base.objective  # power-mean loss: lower is better
+
+
+def test_curves_written_by_fit_plan_with_a_budget(tmp_path):
+    import pandas as pd
+
+    from allocate import curves_to_toml, fit_curves
+
+    sizes = np.array([50, 100, 200, 400, 800, 1600])
+    truth = {"A": (1.0, 0.5), "B": (3.0, 0.5)}
+    points = pd.DataFrame([
+        {"group": g, "n": n, "value": a * n ** -b} for g, (a, b) in truth.items() for n in sizes
+    ])
+    path = tmp_path / "curves.toml"
+    path.write_text(curves_to_toml(fit_curves(points, family="power")))
+    result = plan(read_study(path), budget=400, utility="maximin")
+    # equal losses with b = 0.5: n proportional to a^2, so 40 and 360
+    assert result.totals.tolist() == pytest.approx([40.0, 360.0], abs=1.0)
+    assert result.spent <= 400

@@ -44,6 +44,7 @@ class SimulationConfig:
     reference: int = 200
     test_fraction: float = 0.25
     wright_fisher_generations: int = 0
+    method: str = "clumping"
     seed: int = 1
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,6 +144,8 @@ def run_simulation(
         chromosome_length=config.chromosome_length, maf=config.maf, seed=config.seed,
         wright_fisher_generations=config.wright_fisher_generations,
     )  # fmt: skip
+    if config.method not in ("clumping", "ldpred-inf"):
+        raise InputError(f"method must be clumping or ldpred-inf; got {config.method!r}")
     check_trait_settings(
         len(config.groups), h2=config.h2, causal=config.causal, rho=config.rho,
         prevalence=config.prevalence,
@@ -171,7 +174,8 @@ def run_simulation(
     tables = []
     for index, group in enumerate(config.groups):
         report("training scores", index, len(config.groups))
-        tables.append(portability(cohort, phenotype, split, train_groups=[group]).table)
+        table = portability(cohort, phenotype, split, train_groups=[group], method=config.method)
+        tables.append(table.table)
     report("training scores", len(config.groups), len(config.groups))
     from simulate.prs import Portability
 

@@ -14,6 +14,11 @@ from allocate.cli import app
 from allocate.errors import InputError
 
 
+class ScoreMethod(StrEnum):
+    clumping = "clumping"
+    ldpred_inf = "ldpred-inf"
+
+
 class SimulatePreset(StrEnum):
     quick = "quick"
     study = "study"
@@ -62,6 +67,10 @@ def simulate_command(
         float | None,
         typer.Option(help="Make the trait binary: the top fraction of liability are cases."),
     ] = None,
+    method: Annotated[
+        ScoreMethod,
+        typer.Option(help="clumping (clumping and thresholding) or ldpred-inf (LD shrinkage)."),
+    ] = ScoreMethod.clumping,
     seed: Annotated[
         int, typer.Option(help="Master seed; the same seed gives the same cohort and scores.")
     ] = 1,
@@ -99,6 +108,7 @@ def simulate_command(
         causal=causal,
         rho=rho,
         prevalence=prevalence,
+        method=method.value,
         seed=seed,
     )
     folder = (cache_dir or _default_cache()) if cache else None
@@ -154,7 +164,10 @@ def _print_report(report) -> None:
     table = report.portability.to_frame()
     binary = report.phenotype.binary
     metrics = ["r2", "r2_genetic"] + (["auc", "utility"] if binary else [])
-    portability = Table(title="Portability: PRS trained on each group's pool, scored in each group")
+    portability = Table(
+        title=f"Portability ({report.config.method}): PRS trained on each group's pool, "
+        "scored in each group"
+    )
     for column in ("trained on", "n train", "scored in", "n test", *metrics):
         left = column in ("trained on", "scored in")
         portability.add_column(column, justify="left" if left else "right")

@@ -255,8 +255,11 @@ def _common_unit(costs: np.ndarray) -> Fraction | None:
 def _dynamic_programme(problem, start, left, values) -> np.ndarray | None:
     """Exact minimum of ``sum_g v_g(n_g)`` over whole totals when the costs share a unit.
 
-    ``best[u]`` is the least sum over the groups so far using at most ``u`` budget units.
-    Returns ``None`` when the costs share no simple unit or the work would be too large.
+    ``best[u]`` is the least sum over the groups so far using at most ``u`` budget units. The
+    first group needs no search (its terms fall with size: take all it can afford) and the
+    last is only needed at the full budget, so the work is the middle groups' choices times
+    the budget units. Returns ``None`` when the costs share no simple unit or the work would
+    be too large.
     """
     unit = _common_unit(problem.cost)
     if unit is None:
@@ -264,17 +267,20 @@ def _dynamic_programme(problem, start, left, values) -> np.ndarray | None:
     units = int(math.floor(left / float(unit) + 1e-9))
     steps = np.array([int(round(c / float(unit))) for c in problem.cost])
     choices = np.minimum(problem.upper - start, units // steps).astype(int) + 1
-    if float(choices.sum()) * (units + 1) > DP_WORK_LIMIT:
+    if float(choices[1:-1].sum()) * (units + 1) + choices.sum() > DP_WORK_LIMIT:
         return None
-    best = np.zeros(units + 1)
-    picks = []
-    for g in range(problem.size):
-        terms = values(start[g] + np.arange(choices[g]), np.full(choices[g], g))
+    terms = [values(start[g] + np.arange(choices[g]), np.full(choices[g], g))
+             for g in range(problem.size)]
+    budget_units = np.arange(units + 1)
+    first_pick = np.minimum(budget_units // steps[0], choices[0] - 1)
+    best = terms[0][first_pick]
+    picks = [first_pick]
+    for g in range(1, problem.size - 1):
         new = np.full(units + 1, np.inf)
         pick = np.zeros(units + 1, dtype=np.int64)
         for j in range(choices[g]):
             used = j * steps[g]
-            trial = best[: units + 1 - used] + terms[j]
+            trial = best[: units + 1 - used] + terms[g][j]
             better = trial < new[used:]
             new[used:][better] = trial[better]
             pick[used:][better] = j
@@ -282,7 +288,14 @@ def _dynamic_programme(problem, start, left, values) -> np.ndarray | None:
         picks.append(pick)
     n = start.copy()
     u = units
-    for g in reversed(range(problem.size)):
+    if problem.size > 1:  # the last group, at the full budget only
+        last = problem.size - 1
+        j = np.arange(choices[last])
+        totals = best[units - j * steps[last]] + terms[last]
+        choice = int(np.argmin(totals))
+        n[last] += choice
+        u -= choice * steps[last]
+    for g in reversed(range(len(picks))):
         j = picks[g][u]
         n[g] += j
         u -= j * steps[g]

@@ -15,10 +15,12 @@ Separable studies (every ``t == 0``), where a group's loss depends on its own to
   ``w L^p``). With equal costs the priority rule (next sample to the largest gain) is exact
   (the classic result for separable convex resource allocation). With unequal costs the
   problem is a non-linear knapsack and the priority rule by gain per unit cost is *not* exact
-  (a cheap group can use up the budget a dear one needed); when the costs share a common unit
-  and the problem is small enough, an exact dynamic programme over budget units is used, and
-  otherwise the priority rule by gain per cost, polished by single-sample exchanges for up to
-  12 groups (flagged as not proven optimal).
+  (a cheap group can use up the budget a dear one needed). So the priority rule by gain per
+  cost (polished by single-sample exchanges for up to 12 groups) gives an incumbent; a
+  Lagrangian bound on the budget then confines every optimum to a short range of totals per
+  group, and when the costs share a common unit an exact dynamic programme over budget units
+  searches those ranges. Without a common unit, or when the programme would be too large,
+  the incumbent is returned, flagged as not proven optimal.
 
 Non-separable studies are solved continuously, rounded down and repaired: targets restored, then
 the leftover budget spent one sample at a time where the true objective improves most per unit
@@ -123,13 +125,14 @@ def solve_separable(problem: AllocationProblem) -> IntegerSolution:
     if np.ptp(problem.cost) <= 1e-12 * problem.cost.max():
         return IntegerSolution(_priority_fill(problem, start, left, values),
                                "priority rule (equal costs)", exact=True)
-    dp = _dynamic_programme(problem, start, left, values)
-    if dp is not None:
-        return IntegerSolution(dp, "dynamic programme over budget units", exact=True)
-    n = _priority_fill(problem, start, left, values)
+    heuristic = _priority_fill(problem, start, left, values)
     if problem.size <= EXCHANGE_SEARCH_GROUPS:
-        n = _exchange_search(problem, n)
-    return IntegerSolution(n, "priority rule by gain per cost + exchanges", exact=False)
+        heuristic = _exchange_search(problem, heuristic)
+    ranges = _lagrangian_ranges(problem, start, left, values, heuristic)
+    exact = None if ranges is None else _dynamic_programme(problem, *ranges, values)
+    if exact is not None:
+        return IntegerSolution(exact, "Lagrangian bounds + dynamic programme", exact=True)
+    return IntegerSolution(heuristic, "priority rule by gain per cost + exchanges", exact=False)
 
 
 def _values_function(problem: AllocationProblem, utility: str):
@@ -239,6 +242,77 @@ def _lowest_level(problem: AllocationProblem, start: np.ndarray) -> np.ndarray:
     return n
 
 
+def _lagrangian_ranges(problem, start, left, values, incumbent
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-group ranges of totals that can hold an optimum, from a Lagrangian bound.
+
+    For a multiplier ``lam >= 0`` on the budget, with ``phi_g = min_m v_g(m) + lam cost_g
+    (m - start_g)`` (``m`` within the group's bounds and what the budget alone allows), every
+    allocation within the budget has objective at least ``L = sum phi_g - lam * left``, and a
+    group at total ``m`` adds ``excess_g(m) = v_g(m) + lam cost_g (m - start_g) - phi_g >= 0``
+    to that bound. An optimum is no worse than ``incumbent``, so its totals satisfy
+    ``excess_g(m) <= value(incumbent) - L``: a (usually short) interval around the minimiser.
+    Returns the ranges' ends, or ``None`` when the bound is useless (a non-finite value).
+    """
+    index = np.arange(problem.size)
+    cap_total = np.minimum(problem.upper, start + np.floor(max(left, 0.0) / problem.cost + 1e-9))
+    incumbent_value = float(values(incumbent, index).sum())
+    best = None
+    for lam in _budget_multipliers(problem, start, cap_total, left, values):
+        minimiser = _units_above(problem, start, cap_total, lam, values)
+        phi = values(minimiser, index) + lam * problem.cost * (minimiser - start)
+        bound = float(phi.sum()) - lam * left
+        if best is None or bound > best[0]:
+            best = (bound, lam, minimiser, phi)
+    if best is None or not np.isfinite(best[0]):
+        return None
+    bound, lam, minimiser, phi = best
+    gap = incumbent_value - bound
+    gap += 1e-9 * max(abs(incumbent_value), abs(bound), 1e-300)  # round-off: keep more
+
+    def excess(m: np.ndarray) -> np.ndarray:
+        return values(m, index) + lam * problem.cost * (m - start) - phi
+
+    def search(low, high, keep_low_side: bool) -> np.ndarray:
+        # excess falls towards the minimiser; find the furthest m from it with excess <= gap
+        low, high = low.copy(), high.copy()
+        while np.any(high > low):
+            mid = np.floor((low + high + (0 if keep_low_side else 1)) / 2)
+            ok = excess(mid) <= gap
+            if keep_low_side:  # answer is the smallest ok m in [low, high]
+                high = np.where(ok, mid, high)
+                low = np.where(ok, low, mid + 1)
+            else:  # answer is the largest ok m in [low, high]
+                low = np.where(ok, mid, low)
+                high = np.where(ok, high, mid - 1)
+        return low
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        lower = search(start.copy(), minimiser.copy(), keep_low_side=True)
+        upper = search(minimiser.copy(), cap_total.copy(), keep_low_side=False)
+    return lower, upper
+
+
+def _budget_multipliers(problem, start, cap_total, left, values) -> list[float]:
+    """Multipliers either side of where the per-group minimisers' cost crosses ``left``."""
+    index = np.arange(problem.size)
+    open_ = cap_total > start
+    if not np.any(open_):
+        return [0.0]
+    first = np.where(open_, (values(start, index) - values(start + 1, index)) / problem.cost, 0.0)
+    high, low = float(first.max()) * 2.0, 0.0
+    for _ in range(100):
+        mid = 0.5 * (high + low)
+        spent = problem.cost @ (_units_above(problem, start, cap_total, mid, values) - start)
+        if spent <= left:
+            high = mid
+        else:
+            low = mid
+        if high - low <= 1e-13 * high:
+            break
+    return [low, high]
+
+
 def _common_unit(costs: np.ndarray) -> Fraction | None:
     """The largest unit every cost is a whole multiple of, when the costs are simple fractions."""
     fractions = []
@@ -252,8 +326,9 @@ def _common_unit(costs: np.ndarray) -> Fraction | None:
     return Fraction(numerator, denominator)
 
 
-def _dynamic_programme(problem, start, left, values) -> np.ndarray | None:
-    """Exact minimum of ``sum_g v_g(n_g)`` over whole totals when the costs share a unit.
+def _dynamic_programme(problem, start, high, values) -> np.ndarray | None:
+    """Exact minimum of ``sum_g v_g(n_g)`` over whole totals ``start <= n <= high`` within the
+    budget, when the costs share a unit.
 
     ``best[u]`` is the least sum over the groups so far using at most ``u`` budget units. The
     first group needs no search (its terms fall with size: take all it can afford) and the
@@ -264,9 +339,12 @@ def _dynamic_programme(problem, start, left, values) -> np.ndarray | None:
     unit = _common_unit(problem.cost)
     if unit is None:
         return None
-    units = int(math.floor(left / float(unit) + 1e-9))
+    left = problem.budget - problem.spend(start)
+    if left < -1e-9 * max(1.0, abs(problem.budget)):
+        return None
+    units = int(math.floor(max(left, 0.0) / float(unit) + 1e-9))
     steps = np.array([int(round(c / float(unit))) for c in problem.cost])
-    choices = np.minimum(problem.upper - start, units // steps).astype(int) + 1
+    choices = np.minimum(np.minimum(high, problem.upper) - start, units // steps).astype(int) + 1
     if float(choices[1:-1].sum()) * (units + 1) + choices.sum() > DP_WORK_LIMIT:
         return None
     terms = [values(start[g] + np.arange(choices[g]), np.full(choices[g], g))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 from dataclasses import replace
@@ -156,3 +157,32 @@ def test_unequal_costs_defeat_the_ratio_rule_but_not_the_dynamic_programme():
     assert "dynamic programme" in result.method and result.status == "optimal"
     problem = AllocationProblem.from_study(study, budget=10.0)
     assert problem.objective(result.totals) == pytest.approx(brute_force(problem))
+
+
+@pytest.mark.parametrize("utility", ["weighted", "power-mean"])
+def test_lagrangian_ranges_never_cut_off_the_optimum(utility, monkeypatch):
+    # Against the dynamic programme over every total (no ranges), on budgets too large to
+    # enumerate: the confined search must find the same optimum.
+    integer = importlib.import_module("allocate.integer")
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        groups = tuple(
+            GroupSpec(f"g{g}", Curve(a=float(rng.uniform(0.5, 5.0)), b=float(rng.uniform(0.3, 1.5)),
+                                     c=float(rng.uniform(0.0, 0.05))),
+                      cost=float(rng.choice([0.5, 1.0, 1.5, 2.5])), have=int(rng.integers(0, 30)),
+                      weight=float(rng.uniform(0.2, 2.0)),
+                      max=float(rng.choice([math.inf, 300])))
+            for g in range(4)
+        )
+        study = StudySpec(groups=groups, budget=float(rng.integers(300, 900)), utility=utility,
+                          p=3.0)
+        problem = AllocationProblem.from_study(study, budget=study.budget)
+        solution = integer.solve_separable(problem)
+        assert solution.exact and "Lagrangian" in solution.method
+        monkeypatch.setattr(integer, "DP_WORK_LIMIT", 10**12)
+        start = integer._start(problem)
+        full = integer._dynamic_programme(problem, start, problem.upper + 0.0 * start,
+                                          integer._values_function(problem, utility))
+        monkeypatch.undo()
+        assert problem.objective(solution.n) == pytest.approx(problem.objective(full), rel=1e-12)
+        assert problem.spend(solution.n) <= study.budget + 1e-9

@@ -61,10 +61,10 @@ def command_line() -> None:
     print(f"fairalloc plan --json, 3 groups ({STUDY.name}), process start included:"
           f" median {statistics.median(walls):.2f} s, best {min(walls):.2f} s"
           " (target < 1.5 s)")
+    heavy = [m for m in ("scipy", "pandas", "cvxpy", "matplotlib") if m in cumulative]
     print(f"    of which: bare python start {python:.2f} s; importing allocate.cli"
-          f" {cumulative.get('allocate.cli', float('nan')):.2f} s, including"
-          f" allocate.fitting {cumulative.get('allocate.fitting', 0.0):.2f} s (scipy.stats,"
-          f" pandas) pulled in by allocate/__init__.py")
+          f" {cumulative.get('allocate.cli', float('nan')):.2f} s (heavy modules imported at"
+          f" start: {', '.join(heavy) or 'none'})")
 
 
 def many_groups(size: int, *, coupled: bool, seed: int = 0, utility: str = "weighted"

@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_simulate.py                  # quick and study
     .venv/bin/python benchmarks/bench_simulate.py --presets quick  # just the quick preset
+    .venv/bin/python benchmarks/bench_simulate.py --presets "" --no-scan --paper-probe
 
 Each preset runs end to end (cohort, trait, portability table; no cache) in a fresh process,
 which reports its wall time per stage and its peak resident memory. The scan figures use the
@@ -90,10 +91,48 @@ def bench_scan(repeats: int = 3) -> dict:
     }
 
 
+_PAPER_PROBE = """
+import json, resource, time
+import tskit
+from simulate.cohort import CohortParameters, sample_layout, select_variants, simulate_chromosome
+from simulate.pipeline import simulation_config
+c = simulation_config("paper")
+p = CohortParameters(groups=c.groups, n_per_group=c.n_per_group, chromosomes=c.chromosomes,
+                     chromosome_length=c.chromosome_length, seed=c.seed,
+                     wright_fisher_generations=c.wright_fisher_generations)
+start = time.perf_counter()
+ts = simulate_chromosome(p, *p.chromosome_seeds()[0])
+simulated = time.perf_counter()
+group, nodes = sample_layout(ts, p.groups)
+variants = select_variants([ts], group, nodes, p)
+selected = time.perf_counter()
+variant = tskit.Variant(ts, samples=nodes[:10000].ravel(), isolated_as_missing=False)
+for site in variants["site"].to_numpy()[:2000]:
+    variant.decode(int(site))
+decoded = time.perf_counter()
+print(json.dumps({"simulate": simulated - start, "select": selected - simulated,
+                  "decode_2000_sites_10000_individuals": decoded - selected,
+                  "sites": ts.num_sites, "kept": len(variants),
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bench_paper_probe() -> dict:
+    """The paper preset's first chromosome: simulate, select variants, decode a sample."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PAPER_PROBE], capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default="quick,study", help="comma-separated presets")
     parser.add_argument("--no-scan", action="store_true", help="skip the scan figures")
+    parser.add_argument(
+        "--paper-probe", action="store_true",
+        help="also time one chromosome of the paper preset (about 5 minutes)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     for name in [p for p in args.presets.split(",") if p]:
         figures = bench_preset(name)
@@ -117,6 +156,15 @@ def main(argv: list[str] | None = None) -> int:
             f"({scan['rescan_over_update']:.1f}x); grow + test "
             f"{scan['grow_200_and_test_seconds']:.3f} s; incremental p-values equal the "
             f"rescan's: {scan['check_equal']}"
+        )
+    if args.paper_probe:
+        probe = bench_paper_probe()
+        print(
+            f"paper preset, one chromosome: simulate {probe['simulate']:.0f} s "
+            f"({probe['sites']} sites), select variants {probe['select']:.0f} s "
+            f"({probe['kept']} kept), decode 2000 sites x 10000 individuals "
+            f"{probe['decode_2000_sites_10000_individuals']:.1f} s; peak memory "
+            f"{probe['peak_mib']:.0f} MiB"
         )
     return 0
 

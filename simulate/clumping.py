@@ -73,20 +73,26 @@ def clump(
     order = order[np.argsort(p[order], kind="stable")]
     removed = ~eligible
     kept = []
-    by_chromosome = {c: np.flatnonzero(chromosome == c) for c in np.unique(chromosome)}
-    sorted_positions = {c: position[members] for c, members in by_chromosome.items()}
+    # Per chromosome: the candidates' rows of the panel, contiguous and in position order, so
+    # a window is a slice (a view) rather than a gathered copy.
+    chromosomes = {}
+    for c in np.unique(chromosome):
+        members = np.flatnonzero(chromosome == c)
+        members = members[np.argsort(position[members], kind="stable")]
+        rows = np.ascontiguousarray(panel[:, members].T)
+        chromosomes[c] = (members, position[members], rows)
+    local = np.empty(p.size, dtype=np.int64)
+    for members, _, _ in chromosomes.values():
+        local[members] = np.arange(members.size)
     for index in order:
         if removed[index]:
             continue
         kept.append(index)
         removed[index] = True
-        members = by_chromosome[chromosome[index]]
-        positions = sorted_positions[chromosome[index]]
+        members, positions, rows = chromosomes[chromosome[index]]
         low = np.searchsorted(positions, position[index] - window, side="left")
         high = np.searchsorted(positions, position[index] + window, side="right")
+        correlation = rows[low:high] @ rows[local[index]]
         neighbours = members[low:high]
-        neighbours = neighbours[~removed[neighbours]]
-        if neighbours.size:
-            correlation = panel[:, neighbours].T @ panel[:, index]
-            removed[neighbours[correlation**2 >= r2]] = True
+        removed[neighbours[correlation**2 >= r2]] = True
     return np.asarray(kept, dtype=np.int64)

@@ -173,3 +173,18 @@ def test_benchmark_world_has_pools_and_rising_oracle_curves():
     for curve in curves.values():
         assert isinstance(curve, Curve) and curve.sense == "score"
         assert curve.predict(400) > curve.predict(50)
+
+
+def test_a_cohort_never_decoded_whole_gives_the_same_scores():
+    from simulate.cohort import simulate_cohort
+
+    settings = dict(n_per_group=120, chromosomes=2, chromosome_length=2e5, seed=8)
+    decoded = simulate_cohort(("CEU", "YRI"), **settings)
+    from_trees = simulate_cohort(("CEU", "YRI"), max_decoded_bytes=0, **settings)
+    assert decoded.genotypes is not None and from_trees.genotypes is None
+    results = []
+    for cohort in (decoded, from_trees):
+        trait = simulate_phenotype(cohort, causal=10, seed=8)
+        split = split_cohort(cohort, reference=20, test_fraction=0.25, seed=8)
+        results.append(portability(cohort, trait, split).table)
+    pd.testing.assert_frame_equal(results[0], results[1])

@@ -29,8 +29,8 @@ _PUBLIC: dict[str, str] = {
     "StudySpec": "allocate.study_file",
     "read_study": "allocate.study_file",
     "study_from_dict": "allocate.study_file",
-    "plan": "allocate.plan",
-    "Plan": "allocate.plan",
+    "plan": "allocate.planning",
+    "Plan": "allocate.planning",
     # adaptive collection
     "StudyState": "allocate.strategies",
     "Proposal": "allocate.strategies",

@@ -1,7 +1,7 @@
 """The allocation problem in array form, and its continuous optimum with cvxpy.
 
 :class:`AllocationProblem` is a study reduced to NumPy arrays in the loss sense, with the bounds
-and the budget already resolved; :mod:`allocate.integer` and :mod:`allocate.plan` work on it.
+and the budget already resolved; :mod:`allocate.integer` and :mod:`allocate.planning` work on it.
 :func:`solve_continuous` solves the convex relaxation with exact power cones and Clarabel, as a
 parametrised (DPP) problem cached by its shape and exponents, so a re-solve with new curve
 scales, asymptotes, costs, bounds or budget skips recompilation.

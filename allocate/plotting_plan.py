@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from allocate.plan import Plan
+from allocate.planning import Plan
 
 __all__ = ["plot_plan", "save_plan_figure"]
 
@@ -19,10 +19,7 @@ def plot_plan(plan: Plan):
 
     Returns the matplotlib Figure (the caller saves or shows it).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # headless machines fall back to the Agg backend
 
     rows = [("plan", plan.groups)] + [(name, base.groups) for name, base in
                                       plan.baselines.items()]

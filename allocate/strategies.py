@@ -303,7 +303,7 @@ def _study_with(state: StudyState, curves: list[Curve], budget: float) -> StudyS
 
 
 def _plan_totals(study: StudySpec) -> np.ndarray:
-    from allocate.plan import plan
+    from allocate.planning import plan
 
     return np.asarray(plan(study).totals, dtype=float)
 

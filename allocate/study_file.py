@@ -1,7 +1,7 @@
 """Study specifications: the groups, their curves and costs, the budget and the utility.
 
 A study is read from a TOML file (:func:`read_study`) or a plain dict (:func:`study_from_dict`),
-checked once at the door, and handed to :func:`allocate.plan.plan` as a frozen
+checked once at the door, and handed to :func:`allocate.planning.plan` as a frozen
 :class:`StudySpec`. The file form::
 
     budget = 600.0

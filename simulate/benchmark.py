@@ -287,7 +287,7 @@ def _final_values(trajectory, groups) -> dict[str, float]:
 def _measured_objective(study: StudySpec, values: dict[str, float]) -> float:
     """The study's utility of measured per-group values, in the metric's own sense."""
     from allocate.optimise import AllocationProblem
-    from allocate.plan import _metric_objective
+    from allocate.planning import _metric_objective
 
     problem = AllocationProblem.from_study(study, budget=study.budget)
     losses = np.array([float(g.curve.from_metric(values[g.name])) for g in study.groups])

@@ -10,7 +10,7 @@ import pytest
 from scipy.optimize import brentq
 
 from allocate.curves import Curve
-from allocate.plan import plan
+from allocate.planning import plan
 from allocate.study_file import GroupSpec, StudySpec
 
 

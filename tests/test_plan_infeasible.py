@@ -6,7 +6,7 @@ import pytest
 
 from allocate.curves import Curve
 from allocate.errors import InfeasibleStudy, InputError
-from allocate.plan import plan
+from allocate.planning import plan
 from allocate.study_file import GroupSpec, StudySpec
 
 

@@ -13,7 +13,7 @@ import pytest
 from allocate.curves import Curve
 from allocate.errors import InfeasibleStudy
 from allocate.optimise import AllocationProblem
-from allocate.plan import plan
+from allocate.planning import plan
 from allocate.study_file import GroupSpec, StudySpec
 
 UTILITIES = ("weighted", "maximin", "power-mean", "target")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from allocate.curves import Curve
 from allocate.optimise import AllocationProblem
-from allocate.plan import plan
+from allocate.planning import plan
 from allocate.study_file import GroupSpec, StudySpec
 
 

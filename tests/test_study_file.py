@@ -9,7 +9,7 @@ import pytest
 
 from allocate.curves import Curve
 from allocate.errors import InfeasibleStudy, InputError, StudyFileError
-from allocate.plan import plan
+from allocate.planning import plan
 from allocate.study_file import GroupSpec, StudySpec, read_study, study_from_dict
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

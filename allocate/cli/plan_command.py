@@ -47,7 +47,7 @@ def plan_command(
     ] = None,
 ) -> None:
     """Plan how many samples to collect from each group of STUDY, within the budget."""
-    from allocate.plan import plan as make_plan
+    from allocate.planning import plan as make_plan
     from allocate.study_file import read_study
 
     if plot is not None and plot.suffix.lower() not in FIGURE_SUFFIXES:

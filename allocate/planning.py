@@ -8,8 +8,6 @@ baselines on the same budget and the marginal value of budget.
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -405,19 +403,3 @@ def plan(
         groups=_allocation(problem, study, n),
         baselines=baselines,
     )
-
-
-class _CallablePlanModule(types.ModuleType):
-    """This module, callable as :func:`plan`.
-
-    The package exports the function ``allocate.plan`` lazily, but importing this submodule
-    makes Python set the package attribute ``allocate.plan`` to the *module*, so
-    ``from allocate import plan`` can return either, depending on import order. Making the
-    module callable keeps ``plan(study)`` working in both cases.
-    """
-
-    def __call__(self, study: StudySpec, **options: Any) -> Plan:
-        return plan(study, **options)
-
-
-sys.modules[__name__].__class__ = _CallablePlanModule

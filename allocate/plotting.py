@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -41,15 +43,20 @@ def plot_curves(fits: CurveFits, points: pd.DataFrame):
 
 
 def save_figure_atomically(figure, path: str | Path) -> None:
-    """Save a matplotlib figure via a temporary file and a rename, then close it."""
+    """Save ``figure`` through a temporary file in the same folder and a rename, then close it."""
     import matplotlib.pyplot as plt
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial{path.suffix}")
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+    )
+    os.close(handle)
     try:
         figure.savefig(temporary, dpi=120)
-        temporary.replace(path)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     finally:
-        temporary.unlink(missing_ok=True)
         plt.close(figure)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
 
 from allocate.planning import Plan
 
-__all__ = ["plot_plan", "save_plan_figure"]
+__all__ = ["plot_plan"]
 
 
 def plot_plan(plan: Plan):
@@ -40,22 +36,3 @@ def plot_plan(plan: Plan):
     metric.set_ylabel(f"predicted {plan.sense}")
     metric.set_title(f"Predicted {plan.sense} per group")
     return figure
-
-
-def save_plan_figure(figure, path: str | Path) -> None:
-    """Save ``figure`` through a temporary file in the same folder and a rename, then close it."""
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
-                                         dir=path.parent)
-    os.close(handle)
-    try:
-        figure.savefig(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(figure)

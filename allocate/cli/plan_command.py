@@ -60,9 +60,10 @@ def plan_command(
         integer=False if continuous else None,
     )
     if plot is not None:
-        from allocate.plotting_plan import plot_plan, save_plan_figure
+        from allocate.plotting import save_figure_atomically
+        from allocate.plotting_plan import plot_plan
 
-        save_plan_figure(plot_plan(result), plot)
+        save_figure_atomically(plot_plan(result), plot)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
     else:

@@ -392,8 +392,8 @@ def select_variants(
     sample_sets = [nodes[group == name].ravel() for name in parameters.groups]
     tables = []
     for chromosome, ts in enumerate(tree_sequences, start=1):
-        site, position = _single_mutation_sites(ts)
-        counts = _derived_counts(ts, sample_sets)[site]
+        site, position, mutation_node = _single_mutation_sites(ts)
+        counts = _derived_counts(ts, sample_sets, site, mutation_node)
         frequencies = {
             f"freq_{name}": counts[:, k] / sample_sets[k].size
             for k, name in enumerate(parameters.groups)
@@ -407,29 +407,38 @@ def select_variants(
     return variants[keep].reset_index(drop=True)
 
 
-def _single_mutation_sites(ts) -> tuple[np.ndarray, np.ndarray]:
-    """Sites with exactly one mutation (hence biallelic) and their positions."""
-    per_site = np.bincount(ts.tables.mutations.site, minlength=ts.num_sites)
+def _single_mutation_sites(ts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sites with exactly one mutation (hence biallelic), their positions and mutation nodes."""
+    tables = ts.tables
+    per_site = np.bincount(tables.mutations.site, minlength=ts.num_sites)
     single = np.flatnonzero(per_site == 1)
-    return single.astype(np.int64), ts.tables.sites.position[single].astype(np.int64)
-
-
-def _derived_counts(ts, sample_sets: list[np.ndarray]) -> np.ndarray:
-    """Derived-allele count of every site in each sample set (sites x sets), on the trees.
-
-    A polarised site statistic with one window per site: for a site with one mutation it is the
-    number of the set's samples below that mutation, without decoding any genotype.
-    """
-    return ts.sample_count_stat(
-        sample_sets,
-        lambda x: x,
-        len(sample_sets),
-        windows="sites",
-        mode="site",
-        polarised=True,
-        span_normalise=False,
-        strict=False,
+    first_mutation = np.searchsorted(tables.mutations.site, single)
+    return (
+        single.astype(np.int64),
+        tables.sites.position[single].astype(np.int64),
+        tables.mutations.node[first_mutation].astype(np.int64),
     )
+
+
+def _derived_counts(
+    ts, sample_sets: list[np.ndarray], site: np.ndarray, mutation_node: np.ndarray
+) -> np.ndarray:
+    """Derived-allele count of each single-mutation ``site`` in each sample set, on the trees.
+
+    For a site with one mutation, the count is the number of the set's samples below the
+    mutation's node: one pass over the trees per set with those samples tracked, and no
+    genotype decoded.
+    """
+    position = ts.tables.sites.position[site]
+    tree_of_site = np.searchsorted(ts.breakpoints(as_array=True), position, side="right") - 1
+    bounds = np.searchsorted(tree_of_site, np.arange(ts.num_trees + 1))
+    counts = np.zeros((site.size, len(sample_sets)), dtype=np.int64)
+    for k, tracked in enumerate(sample_sets):
+        column = counts[:, k]
+        for tree in ts.trees(tracked_samples=tracked):
+            for i in range(bounds[tree.index], bounds[tree.index + 1]):
+                column[i] = tree.num_tracked_samples(mutation_node[i])
+    return counts
 
 
 def decode_dosages(

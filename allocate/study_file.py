@@ -43,6 +43,8 @@ _STUDY_FIELDS = ("budget", "utility", "p", "integer", "groups")
 _GROUP_FIELDS = (
     "name", "cost", "weight", "have", "min", "max", "target", "sense", "score_max", "curve",
 )
+#: The curve a group gets in a sequential study file that gives none; never planned on.
+UNFITTED_CURVE: dict[str, float] = {"a": 1.0, "b": 0.5}
 _CURVE_FIELDS = ("a", "b", "c", "t", "q")
 
 
@@ -235,8 +237,10 @@ def _whole(table: dict, key: str, where: str, default: int) -> int:
     return int(value)
 
 
-def _curve_from_dict(table: dict, where: str) -> Curve:
+def _curve_from_dict(table: dict, where: str, require_curves: bool = True) -> Curve:
     raw = table.get("curve")
+    if raw is None and not require_curves:
+        raw = dict(UNFITTED_CURVE)
     if not isinstance(raw, dict):
         raise StudyFileError(
             f"{where}: curve must be a table like {{ a = 1.0, b = 0.5 }}; got {raw!r}"
@@ -257,7 +261,7 @@ def _curve_from_dict(table: dict, where: str) -> Curve:
                  score_max=float(score_max))
 
 
-def _group_from_dict(table: Any, index: int) -> GroupSpec:
+def _group_from_dict(table: Any, index: int, require_curves: bool = True) -> GroupSpec:
     if not isinstance(table, dict):
         raise StudyFileError(f"groups[{index}] must be a table; got {table!r}")
     name = table.get("name")
@@ -266,7 +270,7 @@ def _group_from_dict(table: Any, index: int) -> GroupSpec:
     where = f"group {name!r}"
     _reject_unknown(table, _GROUP_FIELDS, where)
     try:
-        curve = _curve_from_dict(table, where)
+        curve = _curve_from_dict(table, where, require_curves)
     except InputError as error:
         raise StudyFileError(f"{where}: {error}") from None
     pool = table.get("max", math.inf)
@@ -290,7 +294,7 @@ def _group_from_dict(table: Any, index: int) -> GroupSpec:
         raise StudyFileError(str(error)) from None
 
 
-def study_from_dict(data: dict) -> StudySpec:
+def study_from_dict(data: dict, *, require_curves: bool = True) -> StudySpec:
     """Build a validated :class:`StudySpec` from the dict form of a study file.
 
     Parameters
@@ -298,6 +302,9 @@ def study_from_dict(data: dict) -> StudySpec:
     data : dict
         Top-level fields ``budget``, ``utility``, ``p``, ``integer`` and ``groups`` (a list of
         group tables; see the module docstring).
+    require_curves : bool
+        When False, a group without a ``curve`` gets the placeholder :data:`UNFITTED_CURVE`
+        (in its ``sense``): sequential studies fit their own curves from what they measure.
 
     Returns
     -------
@@ -324,7 +331,9 @@ def study_from_dict(data: dict) -> StudySpec:
     groups = data.get("groups")
     if not isinstance(groups, list) or not groups:
         raise StudyFileError("study: needs at least one [[groups]] table")
-    specs = tuple(_group_from_dict(table, index) for index, table in enumerate(groups))
+    specs = tuple(
+        _group_from_dict(table, index, require_curves) for index, table in enumerate(groups)
+    )
     budget = _number(data, "budget", "study", None)
     integer = data.get("integer", True)
     if not isinstance(integer, bool):
@@ -341,13 +350,15 @@ def study_from_dict(data: dict) -> StudySpec:
         raise StudyFileError(f"study: {error}") from None
 
 
-def read_study(path: str | Path) -> StudySpec:
+def read_study(path: str | Path, *, require_curves: bool = True) -> StudySpec:
     """Read and validate a study TOML file.
 
     Parameters
     ----------
     path : str or Path
         The study file.
+    require_curves : bool
+        See :func:`study_from_dict`.
 
     Returns
     -------
@@ -373,6 +384,6 @@ def read_study(path: str | Path) -> StudySpec:
     except tomllib.TOMLDecodeError as error:
         raise StudyFileError(f"{path.name} is not valid TOML: {error}") from None
     try:
-        return study_from_dict(data)
+        return study_from_dict(data, require_curves=require_curves)
     except StudyFileError as error:
         raise StudyFileError(f"{path.name}: {error}") from None

@@ -302,3 +302,16 @@ def test_a_study_made_by_another_version_is_opened_with_a_one_line_warning(capsy
     assert code == 0
     assert err.startswith("warning: study study.sqlite was created by fairalloc 0.0.1")
     assert err.count("\n") == 1
+
+
+def test_a_study_file_without_curves_starts_a_sequential_study(capsys, tmp_path):
+    study_file = tmp_path / "study.toml"
+    study_file.write_text(STUDY_TOML.replace("curve = { a = 1.0, b = 0.5 }\n", ""))
+    database = tmp_path / "study.sqlite"
+    code, _, err = run(capsys, "study", "init", study_file, "--db", database)
+    assert code == 0, err
+    code, out, err = run(capsys, "study", "next", "--db", database, "--json")
+    assert code == 0, err
+    assert json.loads(out)["note"].startswith("pilot")
+    code, _, err = run(capsys, "plan", study_file)
+    assert code == 2 and "curve must be a table" in err

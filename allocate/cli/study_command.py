@@ -96,7 +96,7 @@ def init_command(
     from allocate.study_file import read_study
     from allocate.study_store import Study
 
-    spec = read_study(study_file)
+    spec = read_study(study_file, require_curves=False)
     in_hand = None if points is None else read_points(points)
     text = study_file.read_text(encoding="utf-8")
     given = {"batch": batch, "pilot": pilot, "damping": damping,

@@ -30,6 +30,7 @@ DEFAULT_MAX_DECODED_BYTES = 2 * 1024**3
 
 Progress = Callable[[str, int, int], None]
 _DECODE_CHUNK = 2048  # variants decoded into one buffer before being written to the matrix
+_SIMPLIFY_SHARE = 0.25  # decode from simplified trees when asking for fewer samples than this
 
 
 @dataclass(frozen=True)
@@ -441,6 +442,23 @@ def _derived_counts(
     return counts
 
 
+def _site_decoder(ts, samples: np.ndarray):
+    """A ``tskit.Variant`` decoding ``samples`` (in order) site by site.
+
+    For a small share of a large cohort, the trees are first simplified to those samples
+    (site ids kept), so each decode walks only their subtree, not every sample's.
+    """
+    import tskit
+
+    if samples.size < _SIMPLIFY_SHARE * ts.num_samples and np.unique(samples).size == samples.size:
+        ts = ts.simplify(
+            samples=samples, filter_sites=False, filter_populations=False,
+            filter_individuals=False,
+        )  # fmt: skip
+        samples = np.arange(samples.size)
+    return tskit.Variant(ts, samples=samples, isolated_as_missing=False)
+
+
 def decode_dosages(
     tree_sequences: Sequence,
     variants: pd.DataFrame,
@@ -454,8 +472,6 @@ def decode_dosages(
     Only the requested sites are decoded (random access with ``tskit.Variant.decode``), and only
     for the requested samples, straight into an int8 individuals x variants matrix.
     """
-    import tskit
-
     columns = np.asarray(columns, dtype=np.int64)
     out = np.empty((nodes.shape[0], columns.size), dtype=np.int8)
     samples = nodes.ravel()
@@ -464,9 +480,7 @@ def decode_dosages(
     for number in np.unique(chromosome):
         where = np.flatnonzero(chromosome == number)
         order = where[np.argsort(site[where], kind="stable")]
-        variant = tskit.Variant(
-            tree_sequences[int(number) - 1], samples=samples, isolated_as_missing=False
-        )
+        variant = _site_decoder(tree_sequences[int(number) - 1], samples)
         for start in range(0, order.size, _DECODE_CHUNK):
             block = order[start : start + _DECODE_CHUNK]
             buffer = np.empty((block.size, nodes.shape[0]), dtype=np.int8)

@@ -174,3 +174,11 @@ def test_every_public_name_of_simulate_is_importable():
 
     for name in simulate.__all__:
         assert getattr(simulate, name) is not None
+
+
+def test_decoding_a_few_individuals_from_simplified_trees_equals_the_matrix(small_cohort):
+    from_trees = dataclasses.replace(small_cohort, genotypes=None)
+    rows = small_cohort.individuals_of("CHB")[::10]  # 30 of 900: decoded from simplified trees
+    expected = np.asarray(small_cohort.genotypes)[rows]
+    assert (expected.sum(axis=0) == 2 * rows.size).any()  # some variants fixed in the subset
+    assert np.array_equal(from_trees.dosages(rows), expected)

@@ -30,7 +30,7 @@ DEFAULT_MAX_DECODED_BYTES = 2 * 1024**3
 
 Progress = Callable[[str, int, int], None]
 _DECODE_CHUNK = 2048  # variants decoded into one buffer before being written to the matrix
-_SIMPLIFY_SHARE = 0.25  # decode from simplified trees when asking for fewer samples than this
+_SIMPLIFY_SHARE = 0.5  # decode from simplified trees when asking for less than this share
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,13 @@ _CHILD = """
 import json, resource, sys, time
 from simulate.pipeline import run_simulation, simulation_config
 start = time.perf_counter()
-report = run_simulation(simulation_config(sys.argv[1]))
+
+def progress(stage, done, total):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{time.perf_counter() - start:8.1f} s  {stage} {done}/{total}  peak {peak:.0f} MiB",
+          file=sys.stderr, flush=True)
+
+report = run_simulation(simulation_config(sys.argv[1]), progress=progress)
 total = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"total": total, **report.seconds, "peak_mib": peak,
@@ -36,8 +42,8 @@ print(json.dumps({"total": total, **report.seconds, "peak_mib": peak,
 
 def bench_preset(name: str) -> dict:
     """Run one preset in a fresh process; its wall times (s) and peak memory (MiB)."""
-    result = subprocess.run(
-        [sys.executable, "-c", _CHILD, name], capture_output=True, text=True, check=True
+    result = subprocess.run(  # progress lines go to this process's stderr as they happen
+        [sys.executable, "-c", _CHILD, name], stdout=subprocess.PIPE, text=True, check=True
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -71,28 +71,28 @@ def clump(
     eligible = np.isfinite(p) & (p <= p_max)
     order = np.flatnonzero(eligible)
     order = order[np.argsort(p[order], kind="stable")]
-    removed = ~eligible
+    # Candidates in (chromosome, position) order, so that a window is one contiguous slice of
+    # the reference columns (read in place, not gathered).
+    by_place = np.lexsort((position, chromosome))
+    place_of = np.empty_like(by_place)
+    place_of[by_place] = np.arange(by_place.size)
+    chromosome, position = chromosome[by_place], position[by_place]
+    columns = np.ascontiguousarray(panel[:, by_place].T)  # one row per candidate
+    removed = ~eligible[by_place]
+    first = np.searchsorted(chromosome, chromosome, side="left")
+    last = np.searchsorted(chromosome, chromosome, side="right")
     kept = []
-    # Per chromosome: the candidates' rows of the panel, contiguous and in position order, so
-    # a window is a slice (a view) rather than a gathered copy.
-    chromosomes = {}
-    for c in np.unique(chromosome):
-        members = np.flatnonzero(chromosome == c)
-        members = members[np.argsort(position[members], kind="stable")]
-        rows = np.ascontiguousarray(panel[:, members].T)
-        chromosomes[c] = (members, position[members], rows)
-    local = np.empty(p.size, dtype=np.int64)
-    for members, _, _ in chromosomes.values():
-        local[members] = np.arange(members.size)
     for index in order:
-        if removed[index]:
+        here = place_of[index]
+        if removed[here]:
             continue
         kept.append(index)
-        removed[index] = True
-        members, positions, rows = chromosomes[chromosome[index]]
-        low = np.searchsorted(positions, position[index] - window, side="left")
-        high = np.searchsorted(positions, position[index] + window, side="right")
-        correlation = rows[low:high] @ rows[local[index]]
-        neighbours = members[low:high]
-        removed[neighbours[correlation**2 >= r2]] = True
+        removed[here] = True
+        start, stop = first[here], last[here]
+        low = start + np.searchsorted(position[start:stop], position[here] - window, "left")
+        high = start + np.searchsorted(position[start:stop], position[here] + window, "right")
+        # einsum, not BLAS: thousands of small products, where threaded BLAS on a busy
+        # machine is many times slower.
+        correlation = np.einsum("ij,j->i", columns[low:high], columns[here])
+        removed[low:high] |= correlation**2 >= r2
     return np.asarray(kept, dtype=np.int64)

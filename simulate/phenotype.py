@@ -23,6 +23,7 @@ __all__ = ["Phenotype", "simulate_phenotype", "CausalPool", "Standardise"]
 
 CausalPool = Literal["common-all", "common-pooled", "any"]
 _GRID = 2.0**30
+_ROW_BLOCK = 20_000
 Standardise = Literal["within", "pooled"]
 
 
@@ -175,11 +176,13 @@ def simulate_phenotype(
     groups = cohort.groups
     covariance = np.full((len(groups), len(groups)), rho) + (1 - rho) * np.eye(len(groups))
     effects = rng.multivariate_normal(np.zeros(len(groups)), covariance, size=causal).T
-    dosages = cohort.dosages(None, chosen).astype(np.float64)
+    dosages = cohort.dosages(None, chosen)  # int8: converted a block of rows at a time
     raw = np.empty(cohort.num_individuals)
     for k, name in enumerate(groups):
-        members = cohort.group == name
-        raw[members] = dosages[members] @ effects[k]
+        members = np.flatnonzero(cohort.group == name)
+        for start in range(0, members.size, _ROW_BLOCK):
+            rows = members[start : start + _ROW_BLOCK]
+            raw[rows] = dosages[rows].astype(np.float64) @ effects[k]
     genetic = _standardise(raw, cohort.group, groups, h2, standardise)
     liability = genetic + rng.normal(0.0, np.sqrt(1.0 - h2), size=raw.size)
     # On a grid of 2^-30 (far below any statistical precision) sums of phenotypes are exact,

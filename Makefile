@@ -18,7 +18,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/fairalloc plan examples/genomic_study.toml
+	$(BIN)/fairalloc bench --preset quick --out bench-quick
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check allocate simulate tests benchmarks

@@ -78,6 +78,9 @@ class BenchConfig:
         The adaptive strategies' batch fraction and pilot size.
     cohort : dict
         Source settings: cohort size and genome for genomic; curves and noise for synthetic.
+    replicates_from : {"one-cohort", "independent-cohorts"}
+        Genomic replicates are independent draws from one simulated cohort (each its own
+        reference panels, test sets and training order; the default), or each its own cohort.
     """
 
     preset: str = "quick"
@@ -94,6 +97,7 @@ class BenchConfig:
     batch: float = 0.25
     pilot: int | None = None
     cohort: dict = field(default_factory=dict)
+    replicates_from: Literal["one-cohort", "independent-cohorts"] = "one-cohort"
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -186,10 +190,13 @@ PRESETS: dict[str, dict] = {
         source="genomic",
         groups=("CEU", "YRI"),
         shares=(0.8, 0.2),
-        budgets=(1500.0,),
+        strategies=("adaptive", "equal", "proportional", "worst-group", "oracle"),
+        utilities=("maximin",),
+        budgets=(1200.0,),
         cost_ratios=(2.0,),
         replicates=6,
-        cohort={"preset": "quick"},
+        batch=0.34,
+        cohort={"preset": "quick", "chromosomes": 2, "fractions": (1 / 3, 2 / 3, 1.0)},
     ),
     "paper": dict(
         source="genomic",
@@ -216,7 +223,7 @@ def preset_config(name: str, **overrides) -> BenchConfig:
 # --- one replicate -------------------------------------------------------------------------------
 
 
-def _make_source(config: BenchConfig, replicate: int, training: str):
+def _make_source(config: BenchConfig, replicate: int, training: str, cache_dir=None):
     """The data source of one replicate and each group's pool size."""
     if config.source == "synthetic":
         pool = int(config.cohort.get("pool", 20000))
@@ -231,11 +238,15 @@ def _make_source(config: BenchConfig, replicate: int, training: str):
         return source, {g: pool for g in config.groups}, curves
     from simulate.source import genomic_source_for_benchmark
 
+    one_cohort = config.replicates_from == "one-cohort"
+    cohort_seed = _replicate_seed(config, 0 if one_cohort else replicate, "cohort")
+    settings = dict(config.cohort) | ({"cache_dir": str(cache_dir)} if cache_dir else {})
     return genomic_source_for_benchmark(
-        config.cohort,
+        settings,
         groups=config.groups,
         training=training,
-        seed=_replicate_seed(config, replicate, "cohort"),
+        seed=cohort_seed,
+        split_seed=_replicate_seed(config, replicate, "split"),
     )
 
 
@@ -294,8 +305,13 @@ def _measured_objective(study: StudySpec, values: dict[str, float]) -> float:
     return _metric_objective(problem, problem.aggregate(losses))
 
 
-def run_replicate(config: BenchConfig, replicate: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_replicate(
+    config: BenchConfig, replicate: int, cache_dir: str | Path | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every strategy under every setting in one world.
+
+    ``cache_dir`` keeps simulated cohorts on disk, so replicates drawn from one cohort
+    simulate it once.
 
     Returns
     -------
@@ -305,7 +321,7 @@ def run_replicate(config: BenchConfig, replicate: int) -> tuple[pd.DataFrame, pd
     """
     rows, paths = [], []
     for training in config.training:
-        source, pools, oracle_curves = _make_source(config, replicate, training)
+        source, pools, oracle_curves = _make_source(config, replicate, training, cache_dir)
         sense_curve = next(iter(oracle_curves.values()))
         for utility, budget, ratio, _ in [s for s in config.settings() if s[3] == training]:
             study = _study(config, utility, budget, ratio, pools, sense_curve)
@@ -424,7 +440,16 @@ def run_benchmark(
     total, finished = config.replicates, len(done)
     if progress is not None:
         progress(finished, total)
-    for replicate, (results, paths) in _execute(config, missing, executor, workers, scheduler):
+    cache_dir = out / "cache"
+    if config.source == "genomic" and len(missing) > 1 and executor == "local":
+        # The first replicate simulates the shared cohort into the cache; the rest load it.
+        first, missing = missing[0], missing[1:]
+        _save_replicate(folder, first, *run_replicate(config, first, cache_dir))
+        finished += 1
+        if progress is not None:
+            progress(finished, total)
+    runs = _execute(config, missing, executor, workers, scheduler, cache_dir)
+    for replicate, (results, paths) in runs:
         _save_replicate(folder, replicate, results, paths)
         finished += 1
         if progress is not None:
@@ -473,34 +498,39 @@ def _load_replicates(folder: Path, count: int) -> tuple[pd.DataFrame, pd.DataFra
     return pd.concat(results, ignore_index=True), pd.concat(paths, ignore_index=True)
 
 
-def _execute(config, replicates: list[int], executor: Executor, workers, scheduler) -> Iterable:
+def _execute(
+    config, replicates: list[int], executor: Executor, workers, scheduler, cache_dir
+) -> Iterable:
     """Yield ``(replicate, (results, paths))`` as replicates finish, in any order."""
     if not replicates:
         return
     if executor == "dask":
-        yield from _execute_dask(config, replicates, scheduler)
+        yield from _execute_dask(config, replicates, scheduler, cache_dir)
         return
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(replicates) == 1:
         for replicate in replicates:
-            yield replicate, run_replicate(config, replicate)
+            yield replicate, run_replicate(config, replicate, cache_dir)
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(max_workers=min(workers, len(replicates))) as pool:
-        futures = {pool.submit(run_replicate, config, r): r for r in replicates}
+        futures = {pool.submit(run_replicate, config, r, cache_dir): r for r in replicates}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
 
-def _execute_dask(config, replicates: list[int], scheduler) -> Iterable:
+def _execute_dask(config, replicates: list[int], scheduler, cache_dir) -> Iterable:
     if scheduler is None:
         raise InputError("the dask executor needs --scheduler ADDRESS (tcp://host:8786)")
     from distributed import Client, as_completed
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
-        futures = {client.submit(run_replicate, config, r, pure=False): r for r in replicates}
+        futures = {
+            client.submit(run_replicate, config, r, str(cache_dir), pure=False): r
+            for r in replicates
+        }
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:

@@ -61,12 +61,11 @@ class GenomicSource:
     cost: float = 5.0
     trainer_options: dict = field(default_factory=dict)
     _trainers: dict = field(default_factory=dict, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.metric not in ("r2", "r2_genetic", "auc", "utility"):
-            raise InputError(
-                f"metric must be r2, r2_genetic, auc or utility; got {self.metric!r}"
-            )
+            raise InputError(f"metric must be r2, r2_genetic, auc or utility; got {self.metric!r}")
         if self.metric in ("auc", "utility") and not self.phenotype.binary:
             raise InputError(f"metric {self.metric} needs a binary trait (give a prevalence)")
         if self.training not in ("own", "pooled", "meta"):
@@ -87,7 +86,8 @@ class GenomicSource:
         """Train on nested fractions of ``counts`` and measure each group on its test set.
 
         The pools are fixed by the split, so the same counts give the same values; ``seed`` is
-        recorded with every row. Sizes under 10 samples are skipped.
+        recorded with every row. Sizes under 10 samples, and subsamples too small to score
+        (a metric that comes out NaN), give no row.
 
         Returns
         -------
@@ -111,15 +111,29 @@ class GenomicSource:
             if self.training == "own":
                 for group, n in sizes.items():
                     if n >= _MINIMUM_TRAINING:
-                        value = self._value(self._trainer((group, index)), {group: n}, group)
+                        value = self._remembered((group, n), index)[group]
                         rows.append((group, float(n), n_total, value, seed))
             else:
                 usable = {g: n for g, n in sizes.items() if n >= _MINIMUM_TRAINING}
                 if usable:
-                    values = self._values(self._trainer(("*", index)), usable)
+                    values = self._remembered(tuple(sorted(usable.items())), index)
                     for group, n in usable.items():
                         rows.append((group, float(n), n_total, values[group], seed))
-        return pd.DataFrame(rows, columns=["group", "n", "n_total", "value", "seed"])
+        table = pd.DataFrame(rows, columns=["group", "n", "n_total", "value", "seed"])
+        # A subsample too small to score (no case in a validation split, say) gives no point.
+        return table[np.isfinite(table["value"].to_numpy(float))].reset_index(drop=True)
+
+    def _remembered(self, key: tuple, index: int) -> dict[str, float]:
+        """The values of one training set, computed once: the split fixes the training order,
+        so the same counts always give the same score (strategies share pilots and sizes)."""
+        if key not in self._memo:
+            if self.training == "own":
+                group, n = key
+                trainer = self._trainer((group, index))
+                self._memo[key] = {group: self._value(trainer, {group: n}, group)}
+            else:
+                self._memo[key] = self._values(self._trainer(("*", index)), dict(key))
+        return self._memo[key]
 
     def _trainer(self, key: tuple[str, int]) -> ScoreTrainer:
         """One trainer per (group, fraction): as an adaptive study's counts grow, each keeps
@@ -154,6 +168,7 @@ def genomic_source_for_benchmark(
     groups: Sequence[str],
     training: str = "own",
     seed: int = 0,
+    split_seed: int | None = None,
 ):
     """A genomic world for the benchmark: its source, pools and oracle curves.
 
@@ -169,6 +184,9 @@ def genomic_source_for_benchmark(
         How each group's score is trained.
     seed : int
         Seed of the cohort, trait and split.
+    split_seed : int, optional
+        Seed of the split alone (reference panels, test sets, training order), for replicates
+        that are independent draws from one cohort; by default ``seed``.
 
     Returns
     -------
@@ -188,6 +206,7 @@ def genomic_source_for_benchmark(
     preset = settings.pop("preset", "quick")
     metric = settings.pop("metric", None)
     cache_dir = settings.pop("cache_dir", None)
+    fractions = tuple(settings.pop("fractions", GenomicSource.fractions))
     known = set(SimulationConfig.__dataclass_fields__)
     config = simulation_config(
         preset, **{k: v for k, v in settings.items() if k in known}, groups=tuple(groups),
@@ -203,11 +222,12 @@ def genomic_source_for_benchmark(
         prevalence=config.prevalence, seed=config.seed,
     )  # fmt: skip
     split = split_cohort(
-        world, reference=config.reference, test_fraction=config.test_fraction, seed=config.seed
-    )
+        world, reference=config.reference, test_fraction=config.test_fraction,
+        seed=config.seed if split_seed is None else int(split_seed),
+    )  # fmt: skip
     metric = metric or ("utility" if trait.binary else "r2")
     mode = "own" if training == "own" else "pooled"
-    source = GenomicSource(world, trait, split, metric=metric, training=mode)
+    source = GenomicSource(world, trait, split, metric=metric, training=mode, fractions=fractions)
     pools = source.pools()
     oracle_source = GenomicSource(
         world, trait, split, metric=metric, training=mode, fractions=ORACLE_FRACTIONS

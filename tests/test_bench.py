@@ -110,3 +110,22 @@ def test_bad_arguments_exit_2_with_one_line(capsys, tmp_path, args, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not Path(tmp_path / "out").exists()
+
+
+def test_a_genomic_replicate_trains_scores_on_every_allocation(tmp_path):
+    config = preset_config(
+        "quick",
+        strategies=("adaptive", "equal", "oracle"),
+        budgets=(300.0,),
+        replicates=1,
+        cohort={"preset": "quick", "n_per_group": 500, "chromosomes": 1,
+                "fractions": (1 / 3, 2 / 3, 1.0)},
+    )  # fmt: skip
+    result = run_benchmark(config, tmp_path, workers=1)
+    table = result.results
+    assert set(table["strategy"]) == {"adaptive", "equal", "oracle"}
+    assert np.isfinite(table["value"]).all() and (table["value"] < 1).all()
+    assert (table.groupby("strategy")["spent"].sum() <= 300.0).all()
+    equal = table[table["strategy"] == "equal"].set_index("group")["total"]
+    assert equal["CEU"] == equal["YRI"]  # equal counts at costs 1 and 2: 100 each
+    assert list((tmp_path / "cache").iterdir())  # the cohort was cached for later replicates

@@ -160,3 +160,14 @@ def test_a_dpp_re_solve_with_new_scales_gives_the_new_closed_form():
                   integer=False)
     np.testing.assert_allclose(first.totals, np.array([1, 4, 9]) * 600 / 14, rtol=1e-5)
     np.testing.assert_allclose(second.totals, np.array([2, 4, 2]) * 800 / 8, rtol=1e-5)
+
+
+def test_slice_tuners_published_water_filling_example():
+    # SPEC section 4: ten groups of initial sizes floor(800 / sqrt(10 - i)), unit costs,
+    # B = 4000. With identical curves maximin is water filling.
+    have = [math.floor(800 / math.sqrt(10 - i)) for i in range(10)]
+    groups = tuple(
+        GroupSpec(name=f"g{i}", curve=Curve(a=1.0, b=0.5), have=h) for i, h in enumerate(have)
+    )
+    result = plan(StudySpec(groups=groups, budget=4000.0, utility="maximin"))
+    assert result.collect.astype(int).tolist() == [550, 535, 519, 499, 475, 444, 401, 340, 236, 1]

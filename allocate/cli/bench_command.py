@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -137,7 +138,7 @@ def _print_report(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)  # logs: no wrapping
     summary = result.summary_table
     groups = [c.removeprefix("value_") for c in summary.columns if c.startswith("value_")]
     replicates = result.config.replicates

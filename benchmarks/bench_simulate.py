@@ -36,7 +36,8 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"total": total, **report.seconds, "peak_mib": peak,
                   "individuals": report.cohort.num_individuals,
                   "variants": report.cohort.num_variants,
-                  "above_maf": report.cohort.variants_above_maf()}))
+                  "above_maf": report.cohort.variants_above_maf(),
+                  "portability": report.portability.to_frame().to_dict(orient="records")}))
 """
 
 
@@ -154,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{figures['scores']:.1f} s); peak memory {figures['peak_mib']:.0f} MiB"
         )
         print(f"  variants above the MAF floor: {figures['above_maf']}")
+        for row in figures["portability"]:
+            metrics = ", ".join(
+                f"{k} {row[k]:.3f}" for k in ("r2", "r2_genetic", "auc", "utility")
+                if row[k] == row[k]
+            )
+            print(f"  trained on {row['trained_on']} ({row['n_train']}), scored in "
+                  f"{row['group']} ({row['n_test']}): {metrics}")
     if not args.no_scan:
         scan = bench_scan()
         print(

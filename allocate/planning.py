@@ -20,7 +20,7 @@ from allocate.integer import least_totals_for_levels, round_and_repair, solve_se
 from allocate.optimise import AllocationProblem, solve_continuous
 from allocate.study_file import UTILITIES, StudySpec, Utility
 
-__all__ = ["GroupAllocation", "BaselinePlan", "Plan", "plan"]
+__all__ = ["GroupAllocation", "BaselinePlan", "Plan", "plan", "metric_objective"]
 
 
 @dataclass(frozen=True)
@@ -297,7 +297,7 @@ def _allocation(problem: AllocationProblem, study: StudySpec, n: np.ndarray
     )
 
 
-def _metric_objective(problem: AllocationProblem, value: float) -> float:
+def metric_objective(problem: AllocationProblem, value: float) -> float:
     """An objective value from the loss sense to the metric's own sense."""
     if problem.utility == "target" or not np.any(problem.shift):
         return value
@@ -314,7 +314,7 @@ def _baseline(problem: AllocationProblem, study: StudySpec, name: str, integer: 
                     problem.lower, problem.upper)
         objective = None
     else:
-        objective = _metric_objective(problem, problem.objective(n))
+        objective = metric_objective(problem, problem.objective(n))
     return BaselinePlan(name, objective, problem.spend(n), _allocation(problem, study, n))
 
 
@@ -396,7 +396,7 @@ def plan(
         sense=study.sense,
         integer=integer,
         method=method,
-        objective=_metric_objective(problem, loss_objective),
+        objective=metric_objective(problem, loss_objective),
         budget=None if budget is None else float(budget),
         spent=problem.spend(n),
         marginal_value=_marginal_value(problem, integer, loss_objective, dual),

@@ -298,11 +298,11 @@ def _final_values(trajectory, groups) -> dict[str, float]:
 def _measured_objective(study: StudySpec, values: dict[str, float]) -> float:
     """The study's utility of measured per-group values, in the metric's own sense."""
     from allocate.optimise import AllocationProblem
-    from allocate.planning import _metric_objective
+    from allocate.planning import metric_objective
 
     problem = AllocationProblem.from_study(study, budget=study.budget)
     losses = np.array([float(g.curve.from_metric(values[g.name])) for g in study.groups])
-    return _metric_objective(problem, problem.aggregate(losses))
+    return metric_objective(problem, problem.aggregate(losses))
 
 
 def run_replicate(

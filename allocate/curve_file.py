@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 from allocate.fitting import CurveFits
 
-__all__ = ["curves_to_toml", "write_text_atomically"]
+__all__ = ["curves_to_toml"]
 
 
 def curves_to_toml(fits: CurveFits) -> str:
@@ -37,20 +33,6 @@ def curves_to_toml(fits: CurveFits) -> str:
             lines.append(f"score_max = {_toml_float(curve.score_max)}")
         lines += [f"curve = {{ {params} }}", ""]
     return "\n".join(lines)
-
-
-def write_text_atomically(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _toml_float(value: float) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -43,20 +41,13 @@ def plot_curves(fits: CurveFits, points: pd.DataFrame):
 
 
 def save_figure_atomically(figure, path: str | Path) -> None:
-    """Save ``figure`` through a temporary file in the same folder and a rename, then close it."""
+    """Save ``figure`` through :func:`allocate.files.atomic_path`, then close it."""
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(handle)
+    from allocate.files import atomic_path
+
     try:
-        figure.savefig(temporary, dpi=120)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=120)
     finally:
         plt.close(figure)

@@ -661,7 +661,7 @@ class Study:
         list of Path
             The files written.
         """
-        from allocate.curve_file import write_text_atomically
+        from allocate.files import write_text_atomically
 
         directory = Path(directory)
         if directory.exists() and not directory.is_dir():

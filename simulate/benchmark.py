@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 
 from allocate.curves import Curve
 from allocate.errors import InputError
+from allocate.files import atomic_path, write_text_atomically
 from allocate.sequential import run_strategy
 from allocate.sources import SyntheticSource
 from allocate.strategies import STRATEGIES, Adaptive, Optimistic, Oracle, WorstGroup, make_strategy
@@ -472,7 +472,7 @@ def _claim_folder(out: Path, config: BenchConfig) -> None:
                 "use a new --out folder or the same arguments as before"
             )
         return
-    _write_atomically(stamp, json.dumps(record, indent=2, default=list).encode())
+    write_text_atomically(stamp, json.dumps(record, indent=2, default=list))
 
 
 def _replicate_file(folder: Path, replicate: int) -> Path:
@@ -483,13 +483,8 @@ def _save_replicate(folder: Path, replicate: int, results, paths) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     paths.to_parquet(folder / f"paths-{replicate:04d}.parquet", index=False)
     # The results file is written last and atomically: its presence means "replicate done".
-    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".partial")
-    os.close(handle)
-    try:
+    with atomic_path(_replicate_file(folder, replicate)) as temporary:
         results.to_parquet(temporary, index=False)
-        os.replace(temporary, _replicate_file(folder, replicate))
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def _load_replicates(folder: Path, count: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -538,35 +533,20 @@ def _execute_dask(config, replicates: list[int], scheduler, cache_dir) -> Iterab
             client.close()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _write_outputs(out: Path, results, paths, summary_table, comparisons) -> dict[str, Path]:
-    files = {
-        "results.csv": results.to_csv(index=False).encode(),
-        "paths.csv": paths.to_csv(index=False).encode(),
-        "summary.csv": summary_table.to_csv(index=False).encode(),
-        "comparisons.csv": comparisons.to_csv(index=False).encode(),
+    tables = {
+        "results.csv": results,
+        "paths.csv": paths,
+        "summary.csv": summary_table,
+        "comparisons.csv": comparisons,
     }
     written = {}
-    for name, data in files.items():
-        _write_atomically(out / name, data)
+    for name, table in tables.items():
+        write_text_atomically(out / name, table.to_csv(index=False))
         written[name] = out / name
-    parquet = out / "results.parquet"
-    handle, temporary = tempfile.mkstemp(dir=out, suffix=".partial")
-    os.close(handle)
-    results.to_parquet(temporary, index=False)
-    os.replace(temporary, parquet)
-    written["results.parquet"] = parquet
+    with atomic_path(out / "results.parquet") as temporary:
+        results.to_parquet(temporary, index=False)
+    written["results.parquet"] = out / "results.parquet"
     return written
 
 

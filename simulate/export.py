@@ -8,13 +8,13 @@ is written under a temporary name in its destination folder and renamed into pla
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from allocate.errors import InputError
+from allocate.files import atomic_path
 from simulate.cohort import Cohort
 
 __all__ = ["individual_names", "variant_alleles", "write_vcf", "write_plink"]
@@ -78,7 +78,7 @@ def write_vcf(
         site_mask[kept] = False
         ts_individuals = ts.nodes_individual[cohort.sample_nodes[chosen, 0]]
         target = folder / f"chr{number}.vcf"
-        with _atomic_text(target) as handle:
+        with atomic_path(target) as temporary, open(temporary, "w") as handle:
             ts.write_vcf(
                 handle,
                 contig_id=str(number),
@@ -90,27 +90,6 @@ def write_vcf(
             )
         written.append(target)
     return written
-
-
-class _atomic_text:
-    """Open a temporary text file beside ``target``; rename it into place on success."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-
-    def __enter__(self):
-        descriptor, name = tempfile.mkstemp(prefix=f".{self.target.name}-", dir=self.target.parent)
-        self.temporary = Path(name)
-        self.handle = os.fdopen(descriptor, "w")
-        return self.handle
-
-    def __exit__(self, kind, value, traceback) -> None:
-        self.handle.close()
-        if kind is None:
-            os.chmod(self.temporary, 0o644)
-            os.replace(self.temporary, self.target)
-        else:
-            self.temporary.unlink(missing_ok=True)
 
 
 def write_plink(

@@ -10,8 +10,6 @@ on demand).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -21,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from allocate.errors import InputError
+from allocate.files import write_text_atomically
 
 __all__ = ["SimulationConfig", "SimulationReport", "PRESETS", "simulation_config", "run_simulation"]
 
@@ -202,13 +201,9 @@ def _write_outputs(result: SimulationReport, folder: Path, *, vcf: bool, plink: 
     from simulate.export import write_plink, write_vcf
 
     folder.mkdir(parents=True, exist_ok=True)
-    files = {}
-    files["portability"] = _atomic_write(
-        folder / "portability.csv", result.portability.to_frame().to_csv(index=False)
-    )
-    files["summary"] = _atomic_write(
-        folder / "summary.json", json.dumps(result.to_dict(), indent=2, default=str)
-    )
+    files = {"portability": folder / "portability.csv", "summary": folder / "summary.json"}
+    write_text_atomically(files["portability"], result.portability.to_frame().to_csv(index=False))
+    write_text_atomically(files["summary"], json.dumps(result.to_dict(), indent=2, default=str))
     if vcf:
         for path in write_vcf(result.cohort, folder / "vcf"):
             files[f"vcf/{path.name}"] = path
@@ -219,16 +214,3 @@ def _write_outputs(result: SimulationReport, folder: Path, *, vcf: bool, plink: 
         for path in paths:
             files[f"plink/{path.name}"] = path
     return files
-
-
-def _atomic_write(target: Path, text: str) -> Path:
-    descriptor, name = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-        os.chmod(name, 0o644)
-        os.replace(name, target)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return target

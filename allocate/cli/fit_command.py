@@ -60,7 +60,8 @@ def fit_command(
     ] = None,
 ) -> None:
     """Fit each group's learning curve to measured POINTS and report it with intervals."""
-    from allocate.curve_file import curves_to_toml, write_text_atomically
+    from allocate.curve_file import curves_to_toml
+    from allocate.files import write_text_atomically
     from allocate.fitting import fit_curves
     from allocate.points import read_points
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from allocate.optimise import AllocationProblem
+from allocate.optimise import AllocationProblem, bisect_monotone
 
 __all__ = ["BASELINES", "baseline_totals", "baseline_shares"]
 
@@ -48,19 +48,6 @@ def _totals_at(problem: AllocationProblem, shares: np.ndarray, integer: bool
     return totals
 
 
-def _bisect(accept: Callable[[float], bool], low: float, high: float, want_high: bool) -> float:
-    """Bisect between ``low`` and ``high`` where ``accept`` flips once; return the accepted end."""
-    for _ in range(200):
-        if high - low <= 1e-13 * max(1.0, high):
-            break
-        mid = 0.5 * (low + high)
-        if accept(mid) == want_high:
-            low = mid
-        else:
-            high = mid
-    return low if want_high else high
-
-
 def baseline_totals(problem: AllocationProblem, name: str, *, integer: bool) -> np.ndarray | None:
     """The totals of baseline ``name`` on ``problem`` (see the module docstring).
 
@@ -78,7 +65,7 @@ def baseline_totals(problem: AllocationProblem, name: str, *, integer: bool) -> 
             if np.all(totals(high)[positive] >= problem.upper[positive]):
                 return None
             high *= 2.0
-        return totals(_bisect(meets, 0.0, high, want_high=False))
+        return totals(bisect_monotone(meets, 0.0, high, want_high=False))
 
     def fits(level: float) -> bool:
         return problem.spend(totals(level)) <= problem.budget
@@ -88,4 +75,4 @@ def baseline_totals(problem: AllocationProblem, name: str, *, integer: bool) -> 
         if np.all(totals(high)[positive] >= problem.upper[positive]):
             return totals(high)
         high *= 2.0
-    return totals(_bisect(fits, 0.0, high, want_high=True))
+    return totals(bisect_monotone(fits, 0.0, high, want_high=True))

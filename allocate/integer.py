@@ -37,7 +37,7 @@ from fractions import Fraction
 import numpy as np
 
 from allocate.errors import InfeasibleStudy
-from allocate.optimise import AllocationProblem
+from allocate.optimise import AllocationProblem, bisect_monotone
 
 __all__ = [
     "IntegerSolution",
@@ -209,22 +209,15 @@ def _lowest_level(problem: AllocationProblem, start: np.ndarray) -> np.ndarray:
     def totals_at(level: float) -> np.ndarray:
         return np.maximum(start, least_totals_for_levels(problem, level - shift))
 
-    def affordable(n: np.ndarray) -> bool:
-        return bool(np.all(n <= problem.upper)) and problem.spend(n) <= problem.budget
-
     high = float(np.max(_own_loss(problem, start, slice(None)) + shift))  # feasible: start
     pool_floor = _own_loss(problem, np.minimum(problem.upper, 1e300), slice(None)) + shift
     low = float(max(np.max(problem.c + shift), np.max(pool_floor)))
-    for _ in range(200):
-        if high - low <= 1e-12 * max(1.0, abs(high)):
-            break
-        mid = 0.5 * (high + low)
-        if affordable(totals_at(mid)):
-            high = mid
-        else:
-            low = mid
+    high = bisect_monotone(
+        lambda level: problem.affordable(totals_at(level)), low, high, want_high=False,
+        rel_tol=1e-12,
+    )  # fmt: skip
     n = totals_at(high)
-    if not affordable(n):  # only when the bisection never moved: start itself
+    if not problem.affordable(n):  # only when the bisection never moved: start itself
         n = start.copy()
     left = problem.budget - problem.spend(n)
     heap = [(-(float(level)), g) for g, level in

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +135,10 @@ class AllocationProblem:
         """True when every group with a target reaches it at totals ``n``."""
         return bool(np.all(self.losses(n) <= self.cap))
 
+    def affordable(self, n: np.ndarray) -> bool:
+        """True when totals ``n`` stay within every pool and cost at most the budget."""
+        return bool(np.all(n <= self.upper)) and self.spend(n) <= self.budget
+
     def with_budget(self, budget: float) -> AllocationProblem:
         """The same problem with another budget."""
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -163,6 +168,35 @@ _CACHE: OrderedDict[tuple, _Compiled] = OrderedDict()
 _CACHE_SIZE = 32
 #: Clarabel's stopping tolerances, tighter than its defaults: allocations sit on flat optima.
 _TOLERANCES = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+
+
+def bisect_monotone(
+    accept: Callable[[float], bool],
+    low: float,
+    high: float,
+    *,
+    want_high: bool,
+    rel_tol: float = 1e-13,
+) -> float:
+    """Bisect ``[low, high]`` where ``accept`` flips once; return the accepted end.
+
+    ``want_high``: ``accept`` holds below the flip (return the largest accepted value);
+    otherwise it holds above it (return the smallest).
+
+    Examples
+    --------
+    >>> round(bisect_monotone(lambda x: x * x <= 2, 0.0, 2.0, want_high=True), 9)
+    1.414213562
+    """
+    for _ in range(300):
+        if high - low <= rel_tol * max(1.0, abs(high)):
+            break
+        mid = 0.5 * (low + high)
+        if accept(mid) == want_high:
+            low = mid
+        else:
+            high = mid
+    return low if want_high else high
 
 
 def clear_problem_cache() -> None:
@@ -367,23 +401,15 @@ def _lowest_level_continuous(problem: AllocationProblem) -> tuple[float, np.ndar
                             ** (1 / problem.b), np.inf)
         return np.maximum(floor, need)
 
-    def fits(n: np.ndarray) -> bool:
-        return bool(np.all(n <= problem.upper)) and problem.spend(n) <= problem.budget
-
     high = float(np.max(problem.losses(floor) + problem.shift))
     pool_limit = problem.c + problem.a * problem.upper ** (-problem.b) + problem.shift
     low = float(np.max(np.maximum(problem.c + problem.shift, pool_limit)))
-    if fits(totals(low)):
+    if problem.affordable(totals(low)):
         return low, totals(low)
-    for _ in range(300):
-        if high - low <= 1e-15 * max(1.0, abs(high)):
-            break
-        mid = 0.5 * (low + high)
-        if fits(totals(mid)):
-            high = mid
-        else:
-            low = mid
-    return high, totals(high)
+    level = bisect_monotone(
+        lambda m: problem.affordable(totals(m)), low, high, want_high=False, rel_tol=1e-15
+    )
+    return level, totals(level)
 
 
 def _spend_weighted_separable(problem: AllocationProblem, floor: np.ndarray) -> np.ndarray:

@@ -182,35 +182,28 @@ def _linear(statistics: ScanStatistics) -> AssociationResult:
 
 
 def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationResult:
-    """Logistic regression per variant with one intercept per group, from class tables."""
+    """Logistic regression per variant with one intercept per group, from class tables.
+
+    Newton steps run only on the variants that have not yet converged, which is most of the
+    cost saved: nearly all variants converge in a handful of steps.
+    """
     active = _active(statistics)
     counts, cases = statistics.genotype_classes()
     counts, cases = counts[active], cases[active]  # (G, V, 3)
     groups, variants = counts.shape[0], counts.shape[1]
-    dosage = np.array([0.0, 1.0, 2.0])
     rate = np.clip(statistics.sum_y[active] / statistics.n[active], 1e-6, 1 - 1e-6)
     theta = np.zeros((variants, groups + 1))
     theta[:, :groups] = np.log(rate / (1 - rate))
     converged = np.zeros(variants, dtype=bool)
     for _ in range(iterations):
-        eta = theta[:, :groups].T[:, :, None] + theta[:, groups][None, :, None] * dosage
-        prob = 1 / (1 + np.exp(-eta))  # (G, V, 3)
-        residual = cases - counts * prob
-        weight = counts * prob * (1 - prob)
-        gradient = np.empty((variants, groups + 1))
-        gradient[:, :groups] = residual.sum(axis=2).T
-        gradient[:, groups] = (residual * dosage).sum(axis=(0, 2))
-        hessian = np.zeros((variants, groups + 1, groups + 1))
-        for g in range(groups):
-            hessian[:, g, g] = weight[g].sum(axis=1)
-            hessian[:, g, groups] = hessian[:, groups, g] = (weight[g] * dosage).sum(axis=1)
-        hessian[:, groups, groups] = (weight * dosage**2).sum(axis=(0, 2))
-        hessian += np.eye(groups + 1) * 1e-12
-        step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
-        theta = theta + np.where(converged[:, None], 0.0, step)
-        converged |= np.abs(step).max(axis=1) < 1e-10
-        if converged.all():
+        todo = np.flatnonzero(~converged)
+        if todo.size == 0:
             break
+        gradient, hessian = _newton_terms(theta[todo], counts[:, todo], cases[:, todo])
+        step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
+        theta[todo] += step
+        converged[todo] = np.abs(step).max(axis=1) < 1e-10
+    _, hessian = _newton_terms(theta, counts, cases)
     covariance = np.linalg.inv(hessian)
     with np.errstate(invalid="ignore"):
         se = np.sqrt(covariance[:, groups, groups])
@@ -224,6 +217,30 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
         np.where(testable, beta, np.nan), np.where(testable, se, np.nan), p,
         int(statistics.n.sum()), "logistic",
     )  # fmt: skip
+
+
+_DOSAGE_CLASSES = np.array([0.0, 1.0, 2.0])
+
+
+def _newton_terms(theta, counts, cases) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and Hessian of the log-likelihood of each variant's model at ``theta``
+    (variants x (groups + 1): the group intercepts, then the slope)."""
+    groups, variants = counts.shape[0], counts.shape[1]
+    dosage = _DOSAGE_CLASSES
+    eta = theta[:, :groups].T[:, :, None] + theta[:, groups][None, :, None] * dosage
+    prob = 1 / (1 + np.exp(-eta))  # (G, V, 3)
+    residual = cases - counts * prob
+    weight = counts * prob * (1 - prob)
+    gradient = np.empty((variants, groups + 1))
+    gradient[:, :groups] = residual.sum(axis=2).T
+    gradient[:, groups] = (residual * dosage).sum(axis=(0, 2))
+    hessian = np.zeros((variants, groups + 1, groups + 1))
+    for g in range(groups):
+        hessian[:, g, g] = weight[g].sum(axis=1)
+        hessian[:, g, groups] = hessian[:, groups, g] = (weight[g] * dosage).sum(axis=1)
+    hessian[:, groups, groups] = (weight * dosage**2).sum(axis=(0, 2))
+    hessian += np.eye(groups + 1) * 1e-12
+    return gradient, hessian
 
 
 def meta_analyse(results: list[AssociationResult]) -> AssociationResult:

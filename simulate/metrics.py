@@ -78,6 +78,10 @@ def fit_platt(score: np.ndarray, label: np.ndarray, *, prevalence: float) -> Pla
 def decision_utility(
     probability: np.ndarray, label: np.ndarray, *, benefit: float = 100.0, cost: float = 5.0
 ) -> float:
-    """Average of ``treat * (benefit * y - cost)`` with ``treat = benefit * p - cost > 0``."""
+    """Average of ``treat * (benefit * y - cost)`` with ``treat = benefit * p - cost > 0``.
+
+    ``label`` is each person's outcome (1 case, 0 control) or, for the expected utility, each
+    person's chance of being a case.
+    """
     treat = benefit * np.asarray(probability, float) - cost > 0
     return float(np.mean(treat * (benefit * np.asarray(label, float) - cost)))

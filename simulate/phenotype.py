@@ -10,11 +10,13 @@ plus environment, variance 1) at the ``1 - prevalence`` quantile within each gro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from allocate.errors import InputError
 from simulate.cohort import Cohort
@@ -49,7 +51,9 @@ class Phenotype:
     groups : tuple of str
     group : numpy.ndarray
         Each individual's group.
-    h2, rho : float
+    h2 : float or dict of str to float
+        Heritability: one for every group, or one per group.
+    rho : float
     prevalence : float or None
         ``None`` for a quantitative trait.
     seed : int
@@ -62,7 +66,7 @@ class Phenotype:
     values: np.ndarray
     groups: tuple[str, ...]
     group: np.ndarray
-    h2: float
+    h2: float | dict[str, float]
     rho: float
     prevalence: float | None
     standardise: str
@@ -71,6 +75,10 @@ class Phenotype:
     @property
     def binary(self) -> bool:
         return self.prevalence is not None
+
+    def heritability(self, group: str) -> float:
+        """The heritability of the trait in ``group``."""
+        return _group_h2(self.h2, group)
 
     def realised_h2(self) -> dict[str, float]:
         """Within each group, variance of the genetic value over variance of the liability."""
@@ -82,11 +90,31 @@ class Phenotype:
             )
         return result
 
+    def case_probability(self, individuals: np.ndarray) -> np.ndarray:
+        """Each individual's chance of being a case given its genetic value.
+
+        The environment is normal with variance ``1 - h2`` (the group's), so the chance is
+        ``P(genetic + environment > threshold of its group)``. Averaging a decision's payoff
+        over this chance instead of over the observed cases gives the same expected utility
+        with the environment's noise integrated out (known only in a simulation).
+
+        Raises
+        ------
+        InputError
+            For a quantitative trait.
+        """
+        if not self.binary:
+            raise InputError("case probabilities need a binary trait (give a prevalence)")
+        individuals = np.asarray(individuals)
+        limit = _case_limits(self.liability, self.group, self.groups, self.prevalence)[individuals]
+        spread = _environment_spread(self.group, self.groups, self.h2)[individuals]
+        return stats.norm.sf((limit - self.genetic_value[individuals]) / spread)
+
     def summary(self) -> str:
         kind = f"binary (prevalence {self.prevalence:g})" if self.binary else "quantitative"
         realised = ", ".join(f"{g} {v:.3f}" for g, v in self.realised_h2().items())
         return (
-            f"Phenotype: {kind}, {self.causal.size} causal variants, h2 {self.h2:g} "
+            f"Phenotype: {kind}, {self.causal.size} causal variants, h2 {_describe(self.h2)} "
             f"({self.standardise}), rho {self.rho:g}, seed {self.seed}; realised h2: {realised}"
         )
 
@@ -116,7 +144,7 @@ class Phenotype:
 def simulate_phenotype(
     cohort: Cohort,
     *,
-    h2: float = 0.5,
+    h2: float | Mapping[str, float] = 0.5,
     causal: int = 100,
     rho: float = 1.0,
     causal_pool: CausalPool = "common-all",
@@ -129,8 +157,10 @@ def simulate_phenotype(
     Parameters
     ----------
     cohort : Cohort
-    h2 : float
-        Heritability in (0, 1).
+    h2 : float or mapping of str to float
+        Heritability in (0, 1): one for every group, or one per group (a trait measured less
+        precisely, or more shaped by environment, in some groups). Per-group values need
+        ``standardise="within"``.
     causal : int
         Number of causal variants.
     rho : float
@@ -159,6 +189,17 @@ def simulate_phenotype(
     0.4
     """
     check_trait_settings(len(cohort.groups), h2=h2, causal=causal, rho=rho, prevalence=prevalence)
+    if isinstance(h2, Mapping):
+        h2 = {str(g): float(v) for g, v in h2.items()}
+        if set(h2) != set(cohort.groups):
+            raise InputError(
+                f"give h2 for exactly the cohort's groups ({', '.join(cohort.groups)}); "
+                f"got {', '.join(h2)}"
+            )
+        if standardise != "within":
+            raise InputError("per-group h2 needs standardise='within'")
+    else:
+        h2 = float(h2)
     if causal_pool not in ("common-all", "common-pooled", "any"):
         raise InputError(
             f"causal_pool must be 'common-all', 'common-pooled' or 'any'; got {causal_pool!r}"
@@ -184,16 +225,12 @@ def simulate_phenotype(
             rows = members[start : start + _ROW_BLOCK]
             raw[rows] = dosages[rows].astype(np.float64) @ effects[k]
     genetic = _standardise(raw, cohort.group, groups, h2, standardise)
-    liability = genetic + rng.normal(0.0, np.sqrt(1.0 - h2), size=raw.size)
+    liability = genetic + rng.normal(0.0, _environment_spread(cohort.group, groups, h2))
     # On a grid of 2^-30 (far below any statistical precision) sums of phenotypes are exact,
     # so association statistics do not depend on the order in which samples are added.
     values = np.round(liability * _GRID) / _GRID
     if prevalence is not None:
-        values = np.zeros(raw.size)
-        for name in groups:
-            members = np.flatnonzero(cohort.group == name)
-            threshold = np.quantile(liability[members], 1.0 - prevalence)
-            values[members] = (liability[members] > threshold).astype(float)
+        values = (liability > _case_limits(liability, cohort.group, groups, prevalence)) * 1.0
     return Phenotype(
         causal=chosen,
         effects=effects,
@@ -202,7 +239,7 @@ def simulate_phenotype(
         values=values,
         groups=groups,
         group=cohort.group,
-        h2=float(h2),
+        h2=h2,
         rho=float(rho),
         prevalence=None if prevalence is None else float(prevalence),
         standardise=standardise,
@@ -211,11 +248,17 @@ def simulate_phenotype(
 
 
 def check_trait_settings(
-    groups: int, *, h2: float, causal: int, rho: float, prevalence: float | None
+    groups: int,
+    *,
+    h2: float | Mapping[str, float],
+    causal: int,
+    rho: float,
+    prevalence: float | None,
 ) -> None:
     """Refuse, in words, trait settings that cannot be simulated for ``groups`` groups."""
-    if not 0 < h2 < 1:
-        raise InputError(f"h2 must be in (0, 1); got {h2}")
+    for value in h2.values() if isinstance(h2, Mapping) else [h2]:
+        if not 0 < value < 1:
+            raise InputError(f"h2 must be in (0, 1); got {value}")
     if isinstance(causal, bool) or int(causal) != causal or causal < 1:
         raise InputError(f"causal must be a whole number >= 1; got {causal!r}")
     lowest = -1.0 / (groups - 1) if groups > 1 else -1.0
@@ -227,6 +270,15 @@ def check_trait_settings(
         raise InputError(f"prevalence must be in (0, 1); got {prevalence}")
 
 
+def _case_limits(liability, group, groups, prevalence: float) -> np.ndarray:
+    """Per individual, the liability above which the top ``prevalence`` of its group are cases."""
+    limits = np.empty(liability.size)
+    for name in groups:
+        members = group == name
+        limits[members] = np.quantile(liability[members], 1.0 - prevalence)
+    return limits
+
+
 def _causal_mask(cohort: Cohort, pool: str) -> np.ndarray:
     if pool == "any":
         return np.ones(cohort.num_variants, dtype=bool)
@@ -235,13 +287,34 @@ def _causal_mask(cohort: Cohort, pool: str) -> np.ndarray:
     return np.logical_and.reduce([cohort.common_in(g) for g in cohort.groups])
 
 
-def _standardise(raw, group, groups, h2: float, how: str) -> np.ndarray:
+def _standardise(raw, group, groups, h2: float | dict[str, float], how: str) -> np.ndarray:
     scaled = np.empty_like(raw)
-    blocks = [group == name for name in groups] if how == "within" else [np.ones_like(raw, bool)]
-    for members in blocks:
+    if how == "within":
+        blocks = [(group == name, _group_h2(h2, name)) for name in groups]
+    else:
+        blocks = [(np.ones_like(raw, bool), float(h2))]
+    for members, heritability in blocks:
         values = raw[members]
         spread = values.std()
         if spread == 0:
             raise InputError("the causal variants do not vary in some group; use more of them")
-        scaled[members] = (values - values.mean()) / spread * np.sqrt(h2)
+        scaled[members] = (values - values.mean()) / spread * np.sqrt(heritability)
     return scaled
+
+
+def _group_h2(h2: float | dict[str, float], group: str) -> float:
+    return float(h2[group]) if isinstance(h2, dict) else float(h2)
+
+
+def _environment_spread(group, groups, h2: float | dict[str, float]) -> np.ndarray:
+    """Per individual, the standard deviation of the environment: ``sqrt(1 - h2)``."""
+    spread = np.empty(group.size)
+    for name in groups:
+        spread[group == name] = np.sqrt(1.0 - _group_h2(h2, name))
+    return spread
+
+
+def _describe(h2: float | dict[str, float]) -> str:
+    if isinstance(h2, dict):
+        return ", ".join(f"{g} {v:g}" for g, v in h2.items())
+    return f"{h2:g}"

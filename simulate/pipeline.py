@@ -36,7 +36,7 @@ class SimulationConfig:
     chromosomes: int = 4
     chromosome_length: float = 2e6
     maf: float = 0.01
-    h2: float = 0.5
+    h2: float | dict[str, float] = 0.5  # one for every group, or one per group
     causal: int = 100
     rho: float = 1.0
     prevalence: float | None = None

@@ -216,7 +216,7 @@ class ScoreTrainer:
         if method not in ("clumping", "ldpred-inf"):
             raise InputError(f"method must be 'clumping' or 'ldpred-inf'; got {method!r}")
         self.method, self.block_size = method, int(block_size)
-        self.h2 = phenotype.h2 if h2 is None else float(h2)
+        self.h2 = None if h2 is None else float(h2)
         if mode not in ("own", "pooled", "meta"):
             raise InputError(f"mode must be 'own', 'pooled' or 'meta'; got {mode!r}")
         self.cohort, self.phenotype, self.split = cohort, phenotype, split
@@ -320,12 +320,19 @@ class ScoreTrainer:
         weights = ldpred_inf_weights(
             b[candidates], sd[candidates], self._panel(groups)[:, candidates],
             ld_blocks(chromosome, block_size=self.block_size),
-            n=int(statistics.n.sum()), h2=self.h2,
+            n=int(statistics.n.sum()), h2=self._assumed_h2(groups),
         )  # fmt: skip
         used = weights != 0
         variants, weights = candidates[used], weights[used]
         metric, platt = self._validation_fit(variants, weights, groups)
         return PolygenicScore(variants, weights, float("nan"), self.mode, counts, metric, platt)
+
+    def _assumed_h2(self, groups: tuple[str, ...]) -> float:
+        """The heritability LDpred-inf assumes: the given one, else the trait's true one
+        (averaged over the training groups)."""
+        if self.h2 is not None:
+            return self.h2
+        return float(np.mean([self.phenotype.heritability(g) for g in groups]))
 
     def _validation_rows(self, groups: tuple[str, ...]) -> np.ndarray:
         chosen = [self.split.training(g, self._added[g], self.phenotype) for g in groups]
@@ -430,7 +437,11 @@ def evaluate_score(
     """R^2 with the phenotype and the genetic value, AUC and decision utility per test set.
 
     AUC and utility are NaN for a quantitative trait; the utility applies the score's Platt
-    scaling (fitted on its validation split) to each group's centred score.
+    scaling (fitted on its validation split) to each group's centred score. ``utility`` pays
+    each treated person by their observed outcome; ``utility_expected`` by their chance of being
+    a case given their genetic value (:meth:`Phenotype.case_probability`): the same expected
+    utility with the environment's noise integrated out, which on a test set of a few thousand
+    is as precise as the observed utility on a test set many times larger.
     """
     rows = []
     for group in groups or cohort.groups:
@@ -438,17 +449,19 @@ def evaluate_score(
         value = score.score(cohort, test)
         value = value - value.mean()
         y = phenotype.values[test]
-        auc_value = utility = float("nan")
+        auc_value = utility = expected = float("nan")
         if phenotype.binary:
             auc_value = auc(value, y)
             if score.platt is not None:
                 probability = score.platt.probability(value)
                 utility = decision_utility(probability, y, benefit=benefit, cost=cost)
+                chance = phenotype.case_probability(test)
+                expected = decision_utility(probability, chance, benefit=benefit, cost=cost)
         rows.append((
             group, test.size, r_squared(value, y),
-            r_squared(value, phenotype.genetic_value[test]), auc_value, utility,
+            r_squared(value, phenotype.genetic_value[test]), auc_value, utility, expected,
         ))  # fmt: skip
-    columns = ["group", "n_test", "r2", "r2_genetic", "auc", "utility"]
+    columns = ["group", "n_test", "r2", "r2_genetic", "auc", "utility", "utility_expected"]
     return ScoreEvaluation(pd.DataFrame(rows, columns=columns))
 
 
@@ -492,5 +505,6 @@ def portability(
         table = evaluate_score(score, cohort, phenotype, split, benefit=benefit, cost=cost)
         tables.append(table.table.assign(trained_on=group, n_train=n))
     table = pd.concat(tables, ignore_index=True)
-    order = ["trained_on", "group", "n_train", "n_test", "r2", "r2_genetic", "auc", "utility"]
+    order = ["trained_on", "group", "n_train", "n_test", "r2", "r2_genetic", "auc", "utility",
+             "utility_expected"]  # fmt: skip
     return Portability(table[order])

@@ -23,7 +23,9 @@ from simulate.prs import CohortSplit, ScoreTrainer, TrainingMode, evaluate_score
 
 __all__ = ["GenomicSource", "Metric", "METRIC_BEST"]
 
-Metric = Literal["r2", "r2_genetic", "auc", "utility"]
+Metric = Literal["r2", "r2_genetic", "auc", "utility", "utility_expected"]
+METRICS: tuple[str, ...] = ("r2", "r2_genetic", "auc", "utility", "utility_expected")
+_BINARY_METRICS = ("auc", "utility", "utility_expected")
 #: The best possible value of each metric (the utility's depends on prevalence and payoffs).
 METRIC_BEST = {"r2": 1.0, "r2_genetic": 1.0, "auc": 1.0}
 _MINIMUM_TRAINING = 10
@@ -37,9 +39,10 @@ class GenomicSource:
     ----------
     cohort, phenotype, split
         The simulated world and its fixed split into reference panels, test sets and pools.
-    metric : {"r2", "r2_genetic", "auc", "utility"}
-        What is measured: R^2 with the phenotype, R^2 with the true genetic value, AUC, or the
-        decision utility. All are scores (higher is better).
+    metric : {"r2", "r2_genetic", "auc", "utility", "utility_expected"}
+        What is measured: R^2 with the phenotype, R^2 with the true genetic value, AUC, the
+        decision utility over observed outcomes, or its expectation given each test person's
+        genetic value (see :func:`simulate.prs.evaluate_score`). All are scores.
     training : {"own", "pooled", "meta"}
         ``own``: each group's score is trained on that group's samples only; ``pooled`` /
         ``meta``: one score trained on all groups' samples together.
@@ -64,9 +67,9 @@ class GenomicSource:
     _memo: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if self.metric not in ("r2", "r2_genetic", "auc", "utility"):
-            raise InputError(f"metric must be r2, r2_genetic, auc or utility; got {self.metric!r}")
-        if self.metric in ("auc", "utility") and not self.phenotype.binary:
+        if self.metric not in METRICS:
+            raise InputError(f"metric must be one of {', '.join(METRICS)}; got {self.metric!r}")
+        if self.metric in _BINARY_METRICS and not self.phenotype.binary:
             raise InputError(f"metric {self.metric} needs a binary trait (give a prevalence)")
         if self.training not in ("own", "pooled", "meta"):
             raise InputError(f"training must be own, pooled or meta; got {self.training!r}")
@@ -227,11 +230,16 @@ def genomic_source_for_benchmark(
     )  # fmt: skip
     metric = metric or ("utility" if trait.binary else "r2")
     mode = "own" if training == "own" else "pooled"
-    source = GenomicSource(world, trait, split, metric=metric, training=mode, fractions=fractions)
+    options = {"method": config.method}
+    source = GenomicSource(
+        world, trait, split, metric=metric, training=mode, fractions=fractions,
+        trainer_options=options,
+    )  # fmt: skip
     pools = source.pools()
     oracle_source = GenomicSource(
-        world, trait, split, metric=metric, training=mode, fractions=ORACLE_FRACTIONS
-    )
+        world, trait, split, metric=metric, training=mode, fractions=ORACLE_FRACTIONS,
+        trainer_options=options,
+    )  # fmt: skip
     points = oracle_source.measure(pools, seed=int(seed))
     best = METRIC_BEST.get(metric, (trait.prevalence or 0.05) * (source.benefit - source.cost))
     fits = fit_curves(points, family="power-offset", sense="score", score_max=best)

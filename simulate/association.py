@@ -103,6 +103,10 @@ class ScanStatistics:
         values |= {f: getattr(self, f) * keep[:, None] for f in matrices}
         return replace(self, **values)
 
+    def _columns(self, variants: np.ndarray) -> ScanStatistics:
+        matrices = ("sum_x", "sum_x2", "sum_xy", "sum_x2y")
+        return replace(self, **{f: getattr(self, f)[:, variants] for f in matrices})
+
     def allele_frequency(self) -> np.ndarray:
         """Derived-allele frequency of every variant over all samples in the statistics."""
         total = self.n.sum()
@@ -118,13 +122,17 @@ class ScanStatistics:
         y0 = self.sum_y[:, None] - y1 - y2
         return np.stack([count0, count1, count2], axis=-1), np.stack([y0, y1, y2], axis=-1)
 
-    def scan(self, test: Test = "linear") -> AssociationResult:
-        """Test every variant: ``y ~ group intercepts + beta x``.
+    def scan(self, test: Test = "linear", variants: np.ndarray | None = None) -> AssociationResult:
+        """Test every variant (or only ``variants``): ``y ~ group intercepts + beta x``.
 
         ``linear``: ordinary least squares, t-test with ``n - groups - 1`` degrees of freedom.
         ``logistic``: maximum likelihood for a 0/1 ``y`` (Newton's method on the genotype-class
-        tables), Wald z-test; ``beta`` is the log odds ratio per allele.
+        tables), Wald z-test; ``beta`` is the log odds ratio per allele. With ``variants``
+        (indices), the result still has one entry per variant, NaN for those not tested.
         """
+        if variants is not None:
+            variants = np.asarray(variants, dtype=np.intp)
+            return self._columns(variants).scan(test).placed(variants, self.num_variants)
         if test == "linear":
             return _linear(self)
         if test == "logistic":
@@ -141,6 +149,16 @@ class AssociationResult:
     p: np.ndarray
     n: int
     test: str
+
+    def placed(self, variants: np.ndarray, num_variants: int) -> AssociationResult:
+        """This result of a scan of ``variants`` spread over all ``num_variants`` (NaN
+        elsewhere)."""
+        arrays = []
+        for values in (self.beta, self.se, self.p):
+            full = np.full(num_variants, np.nan)
+            full[variants] = values
+            arrays.append(full)
+        return replace(self, beta=arrays[0], se=arrays[1], p=arrays[2])
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"beta": self.beta, "se": self.se, "p": self.p})
@@ -194,23 +212,25 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
     rate = np.clip(statistics.sum_y[active] / statistics.n[active], 1e-6, 1 - 1e-6)
     theta = np.zeros((variants, groups + 1))
     theta[:, :groups] = np.log(rate / (1 - rate))
+    monomorphic = (counts[..., 1] + counts[..., 2]).sum(0) == 0
+    monomorphic |= (counts[..., 0] + counts[..., 1]).sum(0) == 0
     converged = np.zeros(variants, dtype=bool)
+    stopped = monomorphic.copy()  # untestable from the start, or separated (slope running off)
     for _ in range(iterations):
-        todo = np.flatnonzero(~converged)
+        todo = np.flatnonzero(~(converged | stopped))
         if todo.size == 0:
             break
         gradient, hessian = _newton_terms(theta[todo], counts[:, todo], cases[:, todo])
-        step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
+        step = (_inverse(hessian) @ gradient[..., None])[..., 0]
         theta[todo] += step
-        converged[todo] = np.abs(step).max(axis=1) < 1e-10
+        converged[todo] = np.abs(step).max(axis=1) < 1e-8  # quadratic: theta is good to 1e-16
+        stopped[todo] = np.abs(theta[todo, groups]) > _SEPARATED
     _, hessian = _newton_terms(theta, counts, cases)
-    covariance = np.linalg.inv(hessian)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        covariance = _inverse(hessian)
         se = np.sqrt(covariance[:, groups, groups])
-    beta = theta[:, groups]
-    z = beta / se
-    monomorphic = (counts[..., 1] + counts[..., 2]).sum(0) == 0
-    monomorphic |= (counts[..., 0] + counts[..., 1]).sum(0) == 0
+        beta = theta[:, groups]
+        z = beta / se
     testable = converged & np.isfinite(z) & ~monomorphic
     p = np.where(testable, 2 * stats.norm.sf(np.abs(z)), np.nan)
     return AssociationResult(
@@ -220,6 +240,22 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
 
 
 _DOSAGE_CLASSES = np.array([0.0, 1.0, 2.0])
+#: A slope past this log odds ratio per allele (e^30) means the cases and controls separate:
+#: Newton would run on towards infinity, and the variant is reported untestable.
+_SEPARATED = 30.0
+
+
+def _inverse(matrices: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of symmetric matrices; 2 x 2 (one group) in closed form, which is
+    several times faster than numpy's batched LAPACK calls on tiny matrices."""
+    if matrices.shape[-1] != 2:
+        return np.linalg.inv(matrices)
+    a, b, d = matrices[:, 0, 0], matrices[:, 0, 1], matrices[:, 1, 1]
+    determinant = a * d - b * b
+    inverse = np.empty_like(matrices)
+    inverse[:, 0, 0], inverse[:, 1, 1] = d / determinant, a / determinant
+    inverse[:, 0, 1] = inverse[:, 1, 0] = -b / determinant
+    return inverse
 
 
 def _newton_terms(theta, counts, cases) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from allocate.errors import InputError
 
@@ -46,7 +46,7 @@ class PlattScaling:
     slope: float
 
     def probability(self, score: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self.intercept + self.slope * np.asarray(score, float))))
+        return special.expit(self.intercept + self.slope * np.asarray(score, float))
 
 
 def fit_platt(score: np.ndarray, label: np.ndarray, *, prevalence: float) -> PlattScaling:
@@ -65,7 +65,7 @@ def fit_platt(score: np.ndarray, label: np.ndarray, *, prevalence: float) -> Pla
     design = np.column_stack([np.ones_like(score), score])
     theta = np.array([np.log(prevalence / (1 - prevalence)), 0.0])
     for _ in range(100):
-        prob = 1 / (1 + np.exp(-(design @ theta)))
+        prob = special.expit(design @ theta)
         gradient = design.T @ (weight * (label - prob))
         hessian = (design * (weight * prob * (1 - prob))[:, None]).T @ design
         step = np.linalg.solve(hessian + 1e-12 * np.eye(2), gradient)

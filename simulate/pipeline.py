@@ -44,7 +44,17 @@ class SimulationConfig:
     test_fraction: float = 0.25
     wright_fisher_generations: int = 0
     method: str = "clumping"
+    #: Clumping keeps p below this (SPEC section 5: 0.01); None chooses the threshold on the
+    #: training set's validation split among ``simulate.prs.DEFAULT_THRESHOLDS``.
+    p_threshold: float | None = None
     seed: int = 1
+
+    def trainer_options(self) -> dict[str, Any]:
+        """Options of :class:`simulate.prs.ScoreTrainer` this configuration asks for."""
+        options: dict[str, Any] = {"method": self.method}
+        if self.p_threshold is not None:
+            options["thresholds"] = (float(self.p_threshold),)
+        return options
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -62,7 +72,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(
         groups=("CEU", "YRI"), n_per_group=200_000, chromosomes=21, chromosome_length=3e6,
         causal=1000, prevalence=0.05, reference=1000, test_fraction=0.5,
-        wright_fisher_generations=10,
+        wright_fisher_generations=10, p_threshold=0.01,
     ),  # fmt: skip
 }
 
@@ -145,6 +155,8 @@ def run_simulation(
     )  # fmt: skip
     if config.method not in ("clumping", "ldpred-inf"):
         raise InputError(f"method must be clumping or ldpred-inf; got {config.method!r}")
+    if config.p_threshold is not None and not 0 < config.p_threshold <= 1:
+        raise InputError(f"p_threshold must be in (0, 1]; got {config.p_threshold}")
     check_trait_settings(
         len(config.groups), h2=config.h2, causal=config.causal, rho=config.rho,
         prevalence=config.prevalence,
@@ -173,7 +185,9 @@ def run_simulation(
     tables = []
     for index, group in enumerate(config.groups):
         report("training scores", index, len(config.groups))
-        table = portability(cohort, phenotype, split, train_groups=[group], method=config.method)
+        table = portability(
+            cohort, phenotype, split, train_groups=[group], **config.trainer_options()
+        )
         tables.append(table.table)
     report("training scores", len(config.groups), len(config.groups))
     from simulate.prs import Portability

@@ -280,8 +280,9 @@ class ScoreTrainer:
         if self.method == "ldpred-inf":
             return self._fit_ldpred(counts, groups)
         discovery = self._discovery.only(groups)
-        association = self._scan(discovery, groups)
-        candidates = self._candidates(discovery, association)
+        common = self._common(discovery)  # only these can enter the score: scan only them
+        association = self._scan(discovery, groups, common)
+        candidates = common[np.isfinite(association.p[common])]
         kept = candidates[
             clump(
                 association.p[candidates],
@@ -294,8 +295,8 @@ class ScoreTrainer:
             )
         ]
         threshold, metric, platt = self._choose_threshold(association, kept, groups)
-        full = self._scan(discovery + self._validation.only(groups), groups)
         chosen = kept[association.p[kept] <= threshold]
+        full = self._scan(discovery + self._validation.only(groups), groups, chosen)
         weights = np.nan_to_num(full.beta[chosen])
         return PolygenicScore(
             np.sort(chosen),
@@ -352,15 +353,18 @@ class ScoreTrainer:
             platt = fit_platt(score, y, prevalence=self.phenotype.prevalence)
         return auc(score, y), platt
 
-    def _scan(self, statistics: ScanStatistics, groups: tuple[str, ...]) -> AssociationResult:
+    def _scan(
+        self, statistics: ScanStatistics, groups: tuple[str, ...], variants: np.ndarray
+    ) -> AssociationResult:
         if self.mode == "meta" and len(groups) > 1:
-            return meta_analyse([statistics.only((g,)).scan(self.test) for g in groups])
-        return statistics.scan(self.test)
+            scans = [statistics.only((g,)).scan(self.test, variants) for g in groups]
+            return meta_analyse(scans)
+        return statistics.scan(self.test, variants)
 
-    def _candidates(self, statistics: ScanStatistics, association: AssociationResult):
+    def _common(self, statistics: ScanStatistics) -> np.ndarray:
+        """Variants at the cohort's MAF floor in the training samples."""
         frequency = statistics.allele_frequency()
-        common = np.minimum(frequency, 1 - frequency) >= self.cohort.parameters.maf
-        return np.flatnonzero(common & np.isfinite(association.p))
+        return np.flatnonzero(np.minimum(frequency, 1 - frequency) >= self.cohort.parameters.maf)
 
     def _panel(self, groups: tuple[str, ...]) -> np.ndarray:
         if groups not in self._panels:

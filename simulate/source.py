@@ -10,7 +10,7 @@ a score (higher is better): R^2, AUC or the decision utility.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -84,6 +84,11 @@ class GenomicSource:
     def pools(self) -> dict[str, int]:
         """The most training samples each group can supply."""
         return {g: self.split.max_training(g, self.phenotype) for g in self.cohort.groups}
+
+    def with_fractions(self, fractions: Sequence[float]) -> GenomicSource:
+        """The same source measuring other nested fractions; it shares this one's trained
+        scores, so a training set measured by either is computed once."""
+        return replace(self, fractions=tuple(fractions))
 
     def measure(self, counts: Mapping[str, int], *, seed: int) -> pd.DataFrame:
         """Train on nested fractions of ``counts`` and measure each group on its test set.
@@ -230,7 +235,7 @@ def genomic_source_for_benchmark(
     )  # fmt: skip
     metric = metric or ("utility" if trait.binary else "r2")
     mode = "own" if training == "own" else "pooled"
-    options = {"method": config.method}
+    options = config.trainer_options()
     source = GenomicSource(
         world, trait, split, metric=metric, training=mode, fractions=fractions,
         trainer_options=options,

@@ -117,6 +117,7 @@ def test_a_genomic_replicate_trains_scores_on_every_allocation(tmp_path):
         "quick",
         strategies=("adaptive", "equal", "oracle"),
         budgets=(300.0,),
+        pilot=30,
         replicates=1,
         cohort={"preset": "quick", "n_per_group": 500, "chromosomes": 1,
                 "fractions": (1 / 3, 2 / 3, 1.0)},

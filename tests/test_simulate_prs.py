@@ -9,6 +9,7 @@ import simulate_fixtures
 import statsmodels.api as sm
 
 from allocate.errors import InputError
+from simulate.association import ScanStatistics
 from simulate.metrics import auc, decision_utility, fit_platt
 from simulate.phenotype import simulate_phenotype
 from simulate.prs import ScoreTrainer, evaluate_score, portability, split_cohort
@@ -188,3 +189,65 @@ def test_a_cohort_never_decoded_whole_gives_the_same_scores():
         split = split_cohort(cohort, reference=20, test_fraction=0.25, seed=8)
         results.append(portability(cohort, trait, split).table)
     pd.testing.assert_frame_equal(results[0], results[1])
+
+
+def test_expected_utility_is_the_observed_utility_without_environment_noise(portability_cohort):
+    # Over 12 traits, the observed utility of a score on its test set scatters around the
+    # expected utility (same decisions, outcomes replaced by their chance) with mean gap ~0:
+    # each gap has a standard error of about 0.5 here (600 test people, 10% prevalence).
+    gaps = []
+    for seed in range(12):
+        trait = simulate_phenotype(
+            portability_cohort, h2=0.6, causal=40, prevalence=0.1, seed=seed
+        )
+        split = split_cohort(portability_cohort, reference=100, test_fraction=0.5, seed=seed)
+        score = ScoreTrainer(portability_cohort, trait, split, thresholds=(0.01,)).fit(
+            {"CEU": split.max_training("CEU", trait)}
+        )
+        table = evaluate_score(score, portability_cohort, trait, split, groups=("CEU",), cost=10)
+        row = table.table.iloc[0]
+        assert np.isfinite(row["utility_expected"])
+        gaps.append(row["utility"] - row["utility_expected"])
+    assert abs(np.mean(gaps)) < 3 * 0.5 / np.sqrt(12)
+
+
+def test_a_fixed_p_threshold_keeps_only_variants_below_it(world):
+    cohort, trait, split = world
+    score = ScoreTrainer(cohort, trait, split, thresholds=(0.01,)).fit({"CEU": 150})
+    assert score.threshold == 0.01
+    trainer = ScoreTrainer(cohort, trait, split, thresholds=(0.01,))
+    trainer.grow({"CEU": 150})
+    association = trainer._discovery.only(("CEU",)).scan(trainer.test)
+    assert np.all(association.p[score.variants] <= 0.01)
+
+
+def test_a_source_with_other_fractions_shares_trained_scores(world):
+    cohort, trait, split = world
+    source = GenomicSource(cohort, trait, split, metric="r2_genetic")
+    final_only = source.with_fractions((1.0,))
+    table = final_only.measure({"CEU": 160}, seed=3)
+    assert table["n"].tolist() == [160.0]
+    nested = source.measure({"CEU": 160}, seed=3)
+    assert nested["n"].tolist() == [40.0, 80.0, 120.0, 160.0]
+    assert nested["value"].iloc[-1] == table["value"].iloc[0]
+    assert ("CEU", 160) in source._memo  # computed once, by the final-only source
+
+
+def test_scanning_some_variants_equals_the_full_scan_there(world):
+    cohort, trait, split = world
+    rows, _ = split.training("CEU", 150)
+    statistics = ScanStatistics.empty(cohort.groups, cohort.num_variants).add(
+        "CEU", cohort.dosages(rows), trait.values[rows]
+    )
+    chosen = np.arange(0, cohort.num_variants, 7)
+    for test in ("linear", "logistic"):
+        y = trait.values[rows] if test == "linear" else (trait.values[rows] > 0) * 1.0
+        stats = ScanStatistics.empty(cohort.groups, cohort.num_variants).add(
+            "CEU", cohort.dosages(rows), y
+        )
+        full, part = stats.scan(test), stats.scan(test, chosen)
+        np.testing.assert_array_equal(part.p[chosen], full.p[chosen])
+        np.testing.assert_array_equal(part.beta[chosen], full.beta[chosen])
+        others = np.setdiff1d(np.arange(cohort.num_variants), chosen)
+        assert np.isnan(part.p[others]).all()
+    assert statistics.scan("linear", chosen).n == 150

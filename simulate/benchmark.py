@@ -235,7 +235,9 @@ def preset_config(name: str, **overrides) -> BenchConfig:
 # --- one replicate -------------------------------------------------------------------------------
 
 
-def _make_source(config: BenchConfig, replicate: int, training: str, cache_dir=None):
+def _make_source(
+    config: BenchConfig, replicate: int, training: str, cache_dir=None, cohort_workers: int = 1
+):
     """The data source of one replicate and each group's pool size."""
     if config.source == "synthetic":
         pool = int(config.cohort.get("pool", 20000))
@@ -253,6 +255,7 @@ def _make_source(config: BenchConfig, replicate: int, training: str, cache_dir=N
     one_cohort = config.replicates_from == "one-cohort"
     cohort_seed = _replicate_seed(config, 0 if one_cohort else replicate, "cohort")
     settings = dict(config.cohort) | ({"cache_dir": str(cache_dir)} if cache_dir else {})
+    settings["workers"] = cohort_workers
     return genomic_source_for_benchmark(
         settings,
         groups=config.groups,
@@ -326,12 +329,17 @@ def _measured_objective(study: StudySpec, values: dict[str, float]) -> float:
 
 
 def run_replicate(
-    config: BenchConfig, replicate: int, cache_dir: str | Path | None = None
+    config: BenchConfig,
+    replicate: int,
+    cache_dir: str | Path | None = None,
+    *,
+    cohort_workers: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every strategy under every setting in one world.
 
     ``cache_dir`` keeps simulated cohorts on disk, so replicates drawn from one cohort
-    simulate it once.
+    simulate it once; ``cohort_workers`` processes simulate its chromosomes (the same cohort
+    whatever their number).
 
     Returns
     -------
@@ -341,7 +349,9 @@ def run_replicate(
     """
     rows, paths = [], []
     for training in config.training:
-        source, pools, oracle_curves = _make_source(config, replicate, training, cache_dir)
+        source, pools, oracle_curves = _make_source(
+            config, replicate, training, cache_dir, cohort_workers
+        )
         sense_curve = next(iter(oracle_curves.values()))
         for utility, budget, ratio, _ in [s for s in config.settings() if s[3] == training]:
             study = _study(config, utility, budget, ratio, pools, sense_curve)
@@ -465,7 +475,10 @@ def run_benchmark(
     if config.source == "genomic" and len(missing) > 1 and executor == "local":
         # The first replicate simulates the shared cohort into the cache; the rest load it.
         first, missing = missing[0], missing[1:]
-        _save_replicate(folder, first, *run_replicate(config, first, cache_dir))
+        cores = workers or os.cpu_count() or 1
+        _save_replicate(
+            folder, first, *run_replicate(config, first, cache_dir, cohort_workers=cores)
+        )
         finished += 1
         if progress is not None:
             progress(finished, total)

@@ -52,12 +52,16 @@ def load_or_simulate(
     *,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> Cohort:
-    """Load the cached cohort if complete; otherwise simulate it and store it atomically."""
+    """Load the cached cohort if complete; otherwise simulate it (``workers`` chromosomes at a
+    time) and store it atomically."""
     folder = cohort_path(parameters, cache_dir)
     if (folder / COMPLETE_MARKER).is_file():
         return _load(folder, parameters)
-    cohort = build_cohort(parameters, max_decoded_bytes=max_decoded_bytes, progress=progress)
+    cohort = build_cohort(
+        parameters, max_decoded_bytes=max_decoded_bytes, progress=progress, workers=workers
+    )
     _store(cohort, folder)
     return _load(folder, parameters)
 

@@ -193,9 +193,7 @@ class Cohort:
         cols = np.arange(self.num_variants) if variants is None else np.asarray(variants)
         if self.genotypes is not None:
             return np.asarray(self.genotypes[np.ix_(rows, cols)], dtype=np.int8)
-        return decode_dosages(
-            self.tree_sequences, self.variants, self.sample_nodes[rows], cols
-        )
+        return decode_dosages(self.tree_sequences, self.variants, self.sample_nodes[rows], cols)
 
     def summary(self) -> str:
         p = self.parameters
@@ -251,6 +249,7 @@ def simulate_cohort(
     cache_dir: str | Path | None = None,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> Cohort:
     """Simulate (or load from the cache) a cohort under the out-of-Africa model.
 
@@ -269,6 +268,9 @@ def simulate_cohort(
         are decoded from the trees on request.
     progress : callable, optional
         Called as ``progress(stage, done, total)`` as chromosomes complete.
+    workers : int
+        Processes simulating chromosomes at once; each chromosome has its own seeds, so any
+        number of workers gives the same cohort.
 
     Returns
     -------
@@ -296,9 +298,12 @@ def simulate_cohort(
         from simulate.cache import load_or_simulate
 
         return load_or_simulate(
-            parameters, Path(cache_dir), max_decoded_bytes=max_decoded_bytes, progress=progress
-        )
-    return build_cohort(parameters, max_decoded_bytes=max_decoded_bytes, progress=progress)
+            parameters, Path(cache_dir), max_decoded_bytes=max_decoded_bytes, progress=progress,
+            workers=workers,
+        )  # fmt: skip
+    return build_cohort(
+        parameters, max_decoded_bytes=max_decoded_bytes, progress=progress, workers=workers
+    )
 
 
 def build_cohort(
@@ -306,16 +311,36 @@ def build_cohort(
     *,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> Cohort:
-    """Simulate every chromosome, select variants and (if small enough) decode dosages."""
-    tree_sequences = []
-    for index, seeds in enumerate(parameters.chromosome_seeds()):
-        tree_sequences.append(simulate_chromosome(parameters, *seeds))
-        if progress is not None:
-            progress("simulating chromosomes", index + 1, parameters.chromosomes)
+    """Simulate every chromosome (``workers`` at a time), select variants and (if small
+    enough) decode dosages."""
+    tree_sequences = _simulate_chromosomes(parameters, workers, progress)
     return assemble_cohort(
         parameters, tuple(tree_sequences), max_decoded_bytes=max_decoded_bytes, progress=progress
     )
+
+
+def _simulate_chromosomes(parameters: CohortParameters, workers: int, progress) -> list:
+    seeds = parameters.chromosome_seeds()
+    report = progress or (lambda stage, done, total: None)
+    if workers <= 1 or len(seeds) == 1:
+        tree_sequences = []
+        for index, (ancestry, mutation) in enumerate(seeds):
+            tree_sequences.append(simulate_chromosome(parameters, ancestry, mutation))
+            report("simulating chromosomes", index + 1, len(seeds))
+        return tree_sequences
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(seeds))) as pool:
+        futures = {
+            pool.submit(simulate_chromosome, parameters, *pair): i for i, pair in enumerate(seeds)
+        }
+        results: dict[int, Any] = {}
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            report("simulating chromosomes", done, len(seeds))
+    return [results[i] for i in range(len(seeds))]
 
 
 def assemble_cohort(
@@ -371,9 +396,7 @@ def simulate_chromosome(parameters: CohortParameters, ancestry_seed: int, mutati
 
 def sample_layout(ts, groups: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Each individual's group and two sample nodes, ordered group by group (by name)."""
-    population_id = {
-        population.metadata["name"]: population.id for population in ts.populations()
-    }
+    population_id = {population.metadata["name"]: population.id for population in ts.populations()}
     individual_population = ts.individuals_population
     labels, nodes = [], []
     for name in groups:

@@ -185,7 +185,8 @@ def genomic_source_for_benchmark(
     cohort : mapping
         ``preset`` (``quick``, ``study`` or ``paper``; default ``quick``), optional overrides of
         :class:`simulate.pipeline.SimulationConfig` fields, ``metric`` (default ``utility`` for
-        a binary trait, ``r2`` otherwise) and ``cache_dir``.
+        a binary trait, ``r2`` otherwise), ``cache_dir`` and ``workers`` (processes simulating
+        the cohort's chromosomes).
     groups : sequence of str
         The groups of the study.
     training : {"own", "pooled"}
@@ -214,6 +215,7 @@ def genomic_source_for_benchmark(
     preset = settings.pop("preset", "quick")
     metric = settings.pop("metric", None)
     cache_dir = settings.pop("cache_dir", None)
+    workers = int(settings.pop("workers", 1))
     fractions = tuple(settings.pop("fractions", GenomicSource.fractions))
     known = set(SimulationConfig.__dataclass_fields__)
     config = simulation_config(
@@ -224,6 +226,7 @@ def genomic_source_for_benchmark(
         config.groups, n_per_group=config.n_per_group, chromosomes=config.chromosomes,
         chromosome_length=config.chromosome_length, maf=config.maf, seed=config.seed,
         wright_fisher_generations=config.wright_fisher_generations, cache_dir=cache_dir,
+        workers=workers,
     )  # fmt: skip
     trait = simulate_phenotype(
         world, h2=config.h2, causal=config.causal, rho=config.rho,

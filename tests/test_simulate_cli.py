@@ -49,6 +49,7 @@ def test_tables_and_exports_are_written(tmp_path, capsys):
         (["--groups", "CEU,ABC", "--out", "OUT"], "groups must be some of"),
         (["--plink"], "--vcf and --plink need --out DIR"),
         (["--rho", "-3", "--out", "OUT"], "rho must be in"),
+        (["--p-threshold", "0", "--out", "OUT"], "p_threshold must be in (0, 1]"),
     ],
 )
 def test_bad_settings_are_refused_in_one_line_and_write_nothing(

@@ -82,6 +82,15 @@ def test_same_seed_same_cohort_and_chromosomes_differ():
     assert len({s for pair in seeds for s in pair}) == 10
 
 
+def test_chromosomes_simulated_in_parallel_give_the_same_cohort():
+    settings = dict(n_per_group=20, chromosomes=3, chromosome_length=1e5, seed=9)
+    serial = simulate_cohort(("CEU", "YRI"), **settings)
+    parallel = simulate_cohort(("CEU", "YRI"), **settings, workers=2)
+    for ours, theirs in zip(serial.tree_sequences, parallel.tree_sequences, strict=True):
+        assert ours.tables.equals(theirs.tables, ignore_provenance=True)
+    assert np.array_equal(serial.genotypes, parallel.genotypes)
+
+
 def test_cache_loads_the_same_cohort_and_ignores_an_incomplete_folder(tmp_path):
     settings = dict(n_per_group=15, chromosomes=2, chromosome_length=1e5, seed=4)
     parameters = CohortParameters(groups=("CEU", "CHB"), **settings)

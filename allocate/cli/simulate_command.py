@@ -71,6 +71,13 @@ def simulate_command(
         ScoreMethod,
         typer.Option(help="clumping (clumping and thresholding) or ldpred-inf (LD shrinkage)."),
     ] = ScoreMethod.clumping,
+    p_threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Clumping keeps variants with p below this (the paper: 0.01); "
+            "default: the threshold is chosen on each training set's validation split."
+        ),
+    ] = None,
     seed: Annotated[
         int, typer.Option(help="Master seed; the same seed gives the same cohort and scores.")
     ] = 1,
@@ -109,6 +116,7 @@ def simulate_command(
         rho=rho,
         prevalence=prevalence,
         method=method.value,
+        p_threshold=p_threshold,
         seed=seed,
     )
     folder = (cache_dir or _default_cache()) if cache else None

@@ -472,8 +472,9 @@ def run_benchmark(
     if progress is not None:
         progress(finished, total)
     cache_dir = out / "cache"
-    if config.source == "genomic" and len(missing) > 1 and executor == "local":
-        # The first replicate simulates the shared cohort into the cache; the rest load it.
+    if config.source == "genomic" and missing and executor == "local":
+        # The first replicate simulates the shared cohort into the cache on every core; the
+        # rest load it.
         first, missing = missing[0], missing[1:]
         cores = workers or os.cpu_count() or 1
         _save_replicate(

@@ -1,0 +1,65 @@
+"""One replicate of the paper preset, measured: wall time per stage and peak memory.
+
+Run from the repository root (about an hour on 2 cores, 12 GiB)::
+
+    .venv/bin/python benchmarks/bench_paper_replicate.py
+    .venv/bin/python benchmarks/bench_paper_replicate.py --budgets 10000 --cost-ratio 2
+
+The paper preset's cohort (2 x 200,000 individuals, 21 x 3 Mb) is simulated with every core
+and cached, then one replicate runs every strategy in the settings given (default: maximin,
+budget 10,000, YRI samples at twice the cost; the full preset grid is 27 settings). The
+process reports the time to simulate the cohort, the time of the replicate, and the peak
+resident memory of this process and of its cohort workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budgets", default="10000", help="comma-separated budgets")
+    parser.add_argument("--cost-ratio", default="2", help="comma-separated cost ratios")
+    parser.add_argument("--utility", default="maximin", help="comma-separated utilities")
+    parser.add_argument("--out", default=None, help="benchmark folder (default: a temporary one)")
+    args = parser.parse_args()
+
+    from simulate.benchmark import preset_config, run_benchmark
+    from simulate.cache import COMPLETE_MARKER
+
+    config = preset_config(
+        "paper",
+        budgets=tuple(float(b) for b in args.budgets.split(",")),
+        cost_ratios=tuple(float(r) for r in args.cost_ratio.split(",")),
+        utilities=tuple(args.utility.split(",")),
+        replicates=1,
+    )
+    start = time.time()
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(args.out or scratch)
+        summary = run_benchmark(config, out).summary()
+        total = time.time() - start
+        # The cohort is stored in the cache, completion marker last, before any strategy runs.
+        markers = list((out / "cache").glob(f"cohorts/*/{COMPLETE_MARKER}"))
+        cohort = markers[0].stat().st_mtime - start if markers else float("nan")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(summary)
+    print(json.dumps({
+        "settings": len(config.settings()), "strategies": len(config.strategies),
+        "total_s": round(total, 1), "cohort_s": round(cohort, 1),
+        "replicate_s": round(total - cohort, 1), "peak_mib": round(own),
+        "peak_worker_mib": round(workers),
+    }))  # fmt: skip
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -171,17 +171,20 @@ def _print_report(report) -> None:
     console.print(report.phenotype.summary())
     table = report.portability.to_frame()
     binary = report.phenotype.binary
-    metrics = ["r2", "r2_genetic"] + (["auc", "utility"] if binary else [])
+    metrics = ["r2", "r2_genetic"] + (["auc", "utility", "utility_expected"] if binary else [])
     portability = Table(
         title=f"Portability ({report.config.method}): PRS trained on each group's pool, "
-        "scored in each group"
+        "scored in each group",
+        caption="utility: decision utility per person on observed outcomes; expected: the "
+        "same given each person's genetic risk" if binary else None,
     )
-    for column in ("trained on", "n train", "scored in", "n test", *metrics):
-        left = column in ("trained on", "scored in")
-        portability.add_column(column, justify="left" if left else "right")
+    labels = {"r2": "R2", "r2_genetic": "R2 genetic", "auc": "AUC", "utility": "utility",
+              "utility_expected": "expected"}  # fmt: skip
+    for column in ("trained on (n)", "scored in (n)", *map(labels.get, metrics)):
+        portability.add_column(column, justify="left" if "(n)" in column else "right")
     for _, row in table.iterrows():
         portability.add_row(
-            row["trained_on"], str(row["n_train"]), row["group"], str(row["n_test"]),
+            f"{row['trained_on']} ({row['n_train']:,})", f"{row['group']} ({row['n_test']:,})",
             *[f"{row[m]:.3f}" for m in metrics],
         )  # fmt: skip
     console.print(portability)

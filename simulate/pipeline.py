@@ -138,11 +138,13 @@ def run_simulation(
     vcf: bool = False,
     plink: bool = False,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> SimulationReport:
     """Simulate (or load) the cohort, draw the trait, train and score the portability table.
 
     ``out`` receives ``portability.csv`` and ``summary.json`` (and ``vcf/``, ``plink/`` when
-    asked); nothing is written when the settings are refused.
+    asked); nothing is written when the settings are refused. ``workers`` processes simulate
+    the chromosomes (the same cohort for any number).
     """
     from simulate.cohort import CohortParameters, simulate_cohort
     from simulate.phenotype import check_trait_settings, simulate_phenotype
@@ -169,7 +171,7 @@ def run_simulation(
         config.groups, n_per_group=config.n_per_group, chromosomes=config.chromosomes,
         chromosome_length=config.chromosome_length, maf=config.maf, seed=config.seed,
         wright_fisher_generations=config.wright_fisher_generations, cache_dir=cache_dir,
-        progress=report,
+        progress=report, workers=workers,
     )  # fmt: skip
     seconds["cohort"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -50,6 +50,7 @@ def test_tables_and_exports_are_written(tmp_path, capsys):
         (["--plink"], "--vcf and --plink need --out DIR"),
         (["--rho", "-3", "--out", "OUT"], "rho must be in"),
         (["--p-threshold", "0", "--out", "OUT"], "p_threshold must be in (0, 1]"),
+        (["--workers", "0", "--out", "OUT"], "Invalid value for '--workers'"),
     ],
 )
 def test_bad_settings_are_refused_in_one_line_and_write_nothing(

@@ -98,6 +98,13 @@ def simulate_command(
     cache: Annotated[
         bool, typer.Option(help="Load and store cohorts in the cache (--no-cache: simulate anew).")
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Processes simulating chromosomes at once (default: every core); "
+            "any number gives the same cohort."
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON instead of tables.")
     ] = False,
@@ -120,7 +127,8 @@ def simulate_command(
         seed=seed,
     )
     folder = (cache_dir or _default_cache()) if cache else None
-    options = dict(cache_dir=folder, out=out, vcf=vcf, plink=plink)
+    cores = workers or os.cpu_count() or 1
+    options = dict(cache_dir=folder, out=out, vcf=vcf, plink=plink, workers=cores)
     if as_json:
         report = run_simulation(config, **options)
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))

@@ -444,8 +444,8 @@ def evaluate_score(
     scaling (fitted on its validation split) to each group's centred score. ``utility`` pays
     each treated person by their observed outcome; ``utility_expected`` by their chance of being
     a case given their genetic value (:meth:`Phenotype.case_probability`): the same expected
-    utility with the environment's noise integrated out, which on a test set of a few thousand
-    is as precise as the observed utility on a test set many times larger.
+    utility with the environment's noise integrated out (on a test set of a few thousand, that
+    noise moves the observed utility by tenths).
     """
     rows = []
     for group in groups or cohort.groups:

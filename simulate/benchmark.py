@@ -335,12 +335,14 @@ def run_replicate(
     cache_dir: str | Path | None = None,
     *,
     cohort_workers: int = 1,
+    steps=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every strategy under every setting in one world.
 
     ``cache_dir`` keeps simulated cohorts on disk, so replicates drawn from one cohort
     simulate it once; ``cohort_workers`` processes simulate its chromosomes (the same cohort
-    whatever their number).
+    whatever their number). ``steps``, a queue, receives a ``1`` as each strategy finishes a
+    setting (progress for long replicates).
 
     Returns
     -------
@@ -365,6 +367,8 @@ def run_replicate(
                 )  # fmt: skip
                 values = _final_values(trajectory, config.groups)
                 outcomes[name] = (trajectory, values, _measured_objective(study, values))
+                if steps is not None:
+                    steps.put(1)
                 if name == "adaptive":
                     path = trajectory.rounds.assign(
                         replicate=replicate, utility=utility, budget=budget,
@@ -441,6 +445,7 @@ def run_benchmark(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> BenchResult:
     """Run (or resume) a benchmark, writing each replicate as it completes.
 
@@ -458,6 +463,9 @@ def run_benchmark(
         Address of the dask scheduler (``tcp://host:8786``), or a ``distributed.Client``.
     progress : callable, optional
         Called as ``progress(done, total)`` after each replicate.
+    on_step : callable, optional
+        Called with no argument each time a replicate finishes one strategy under one setting
+        (local executor only), so long replicates show progress.
 
     Raises
     ------
@@ -478,13 +486,15 @@ def run_benchmark(
         # rest load it.
         first, missing = missing[0], missing[1:]
         cores = workers or os.cpu_count() or 1
+        steps = _Calls(on_step) if on_step else None
         _save_replicate(
-            folder, first, *run_replicate(config, first, cache_dir, cohort_workers=cores)
-        )
+            folder, first,
+            *run_replicate(config, first, cache_dir, cohort_workers=cores, steps=steps),
+        )  # fmt: skip
         finished += 1
         if progress is not None:
             progress(finished, total)
-    runs = _execute(config, missing, executor, workers, scheduler, cache_dir)
+    runs = _execute(config, missing, executor, workers, scheduler, cache_dir, on_step)
     for replicate, (results, paths) in runs:
         _save_replicate(folder, replicate, results, paths)
         finished += 1
@@ -529,9 +539,20 @@ def _load_replicates(folder: Path, count: int) -> tuple[pd.DataFrame, pd.DataFra
     return pd.concat(results, ignore_index=True), pd.concat(paths, ignore_index=True)
 
 
+class _Calls:
+    """A stand-in for a queue in this process: ``put`` calls ``callback``."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+
+    def put(self, _item) -> None:
+        self.callback()
+
+
 def _execute(
-    config, replicates: list[int], executor: Executor, workers, scheduler, cache_dir
-) -> Iterable:
+    config, replicates: list[int], executor: Executor, workers, scheduler, cache_dir,
+    on_step: Callable[[], None] | None = None,
+) -> Iterable:  # fmt: skip
     """Yield ``(replicate, (results, paths))`` as replicates finish, in any order."""
     if not replicates:
         return
@@ -540,15 +561,33 @@ def _execute(
         return
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(replicates) == 1:
+        steps = _Calls(on_step) if on_step else None
         for replicate in replicates:
-            yield replicate, run_replicate(config, replicate, cache_dir)
+            yield replicate, run_replicate(config, replicate, cache_dir, steps=steps)
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    yield from _execute_processes(config, replicates, workers, cache_dir, on_step)
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(replicates))) as pool:
-        futures = {pool.submit(run_replicate, config, r, cache_dir): r for r in replicates}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+
+def _execute_processes(config, replicates, workers, cache_dir, on_step) -> Iterable:
+    """Replicates in worker processes; their steps come back through a managed queue."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from contextlib import nullcontext
+    from multiprocessing import Manager
+
+    queues = Manager() if on_step else nullcontext()
+    with queues as manager, ProcessPoolExecutor(min(workers, len(replicates))) as pool:
+        steps = manager.Queue() if on_step else None
+        futures = {
+            pool.submit(run_replicate, config, r, cache_dir, steps=steps): r for r in replicates
+        }
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while steps is not None and not steps.empty():
+                steps.get()
+                on_step()
+            for future in finished:
+                yield futures[future], future.result()
 
 
 def _execute_dask(config, replicates: list[int], scheduler, cache_dir) -> Iterable:

@@ -50,6 +50,17 @@ def test_same_seed_same_numbers_and_a_rerun_computes_nothing(tmp_path):
     pd.testing.assert_frame_equal(first.results, fresh.results)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_strategy_run_is_reported_as_it_finishes(tmp_path, workers):
+    config = preset_config("synthetic", **SMALL)
+    steps = []
+    run_benchmark(config, tmp_path, workers=workers, on_step=lambda: steps.append(1))
+    assert len(steps) == 3 * 4  # replicates x strategies (one setting)
+    steps.clear()
+    run_benchmark(config, tmp_path, workers=workers, on_step=lambda: steps.append(1))
+    assert steps == []  # nothing left to compute
+
+
 def test_a_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
     args = ["bench", "--preset", "synthetic", "--strategies", "adaptive,equal,oracle",
             "--utility", "maximin", "--budgets", "1500", "--replicates", "4", "--workers", "1",

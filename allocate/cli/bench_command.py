@@ -117,6 +117,9 @@ def _run_with_progress(config, folder: Path, executor: str, workers, scheduler):
             f"{config.replicates} replicates x {settings} strategy-settings",
             total=config.replicates,
         )
+        runs = None if executor == "dask" else progress.add_task(
+            "strategy runs", total=config.replicates * settings
+        )  # fmt: skip
         first = {}
 
         def report(done: int, total: int) -> None:
@@ -127,11 +130,17 @@ def _run_with_progress(config, folder: Path, executor: str, workers, scheduler):
                         f"resuming: {done} of {total} replicates already in {folder}; "
                         f"computing the other {total - done}"
                     )
+                    if runs is not None:
+                        progress.update(runs, completed=done * settings)
             progress.update(task, completed=done)
 
+        def step() -> None:
+            progress.advance(runs)
+
         return run_benchmark(
-            config, folder, executor=executor, workers=workers, scheduler=scheduler, progress=report
-        )
+            config, folder, executor=executor, workers=workers, scheduler=scheduler,
+            progress=report, on_step=None if runs is None else step,
+        )  # fmt: skip
 
 
 def _print_report(result) -> None:

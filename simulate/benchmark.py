@@ -192,7 +192,7 @@ PRESETS: dict[str, dict] = {
     # at p < 0.01, and the decision utility (benefit 100, cost 5). With test sets of 3,750 rather
     # than the paper's 100,000, the utility is scored in expectation over each test person's
     # genetic risk (``utility_expected``): on a few thousand people the observed outcomes alone
-    # move a score's utility by 0.1-0.5, more than the strategies differ.
+    # move a score's utility by up to 0.5, more than the strategies differ.
     # Replicates are independent splits of one cohort of 15,000 per group.
     "quick": dict(
         source="genomic",

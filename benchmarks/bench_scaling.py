@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_scaling.py                       # sizes 2000 4000 8000
-    .venv/bin/python benchmarks/bench_scaling.py --sizes 2000 --replicates 1 2 3
+    .venv/bin/python benchmarks/bench_scaling.py        # 15,000 and 30,000; 2 and 4 replicates
+    .venv/bin/python benchmarks/bench_scaling.py --sizes 15000 --replicates 2 3
 
 Each measurement is a fresh process running the quick preset's benchmark (``fairalloc bench
 --preset quick``: every strategy, one setting) with one worker, so its wall time is one core's
@@ -49,15 +49,15 @@ def measure(size: int, replicates: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="*", default=[2000, 4000, 8000],
+    parser.add_argument("--sizes", type=int, nargs="*", default=[15000, 30000],
                         help="individuals per group, one replicate each")  # fmt: skip
-    parser.add_argument("--replicates", type=int, nargs="*", default=[],
+    parser.add_argument("--replicates", type=int, nargs="*", default=[2, 4],
                         help="replicate counts to time at the first size")  # fmt: skip
     args = parser.parse_args()
     print("| individuals per group | replicates | wall time (s) | first replicate (s) | peak MiB |")
     print("| --- | --- | --- | --- | --- |")
     runs = [(size, 1) for size in args.sizes]
-    runs += [(args.sizes[0], r) for r in args.replicates if r != 1 or not args.sizes]
+    runs += [(args.sizes[0], r) for r in args.replicates if r != 1]
     for size, replicates in runs:
         row = measure(size, replicates)
         first = "" if row["first"] is None else f"{row['first']:.1f}"

@@ -11,7 +11,9 @@ and variants a step needs (:meth:`Cohort.dosages`).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +33,13 @@ DEFAULT_MAX_DECODED_BYTES = 2 * 1024**3
 Progress = Callable[[str, int, int], None]
 _DECODE_CHUNK = 2048  # variants decoded into one buffer before being written to the matrix
 _SIMPLIFY_SHARE = 0.5  # decode from simplified trees when asking for less than this share
+#: Simplified trees kept per chromosome, most recently used first: a test set scored after every
+#: training run is simplified once, not once a run.
+_SIMPLIFIED_KEPT = 8
+_SIMPLIFIED_CHROMOSOMES = 64
+#: id of a tree sequence -> (the tree sequence, held so its id stays its own; its simplified
+#: versions by sample set).
+_simplified: OrderedDict[int, tuple[Any, OrderedDict]] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -474,12 +483,30 @@ def _site_decoder(ts, samples: np.ndarray):
     import tskit
 
     if samples.size < _SIMPLIFY_SHARE * ts.num_samples and np.unique(samples).size == samples.size:
-        ts = ts.simplify(
-            samples=samples, filter_sites=False, filter_populations=False,
-            filter_individuals=False,
-        )  # fmt: skip
+        ts = _simplified_to(ts, samples)
         samples = np.arange(samples.size)
     return tskit.Variant(ts, samples=samples, isolated_as_missing=False)
+
+
+def _simplified_to(ts, samples: np.ndarray):
+    """``ts`` simplified to ``samples`` (site ids kept), from a small cache per tree sequence."""
+    if id(ts) not in _simplified:
+        _simplified[id(ts)] = (ts, OrderedDict())
+        if len(_simplified) > _SIMPLIFIED_CHROMOSOMES:
+            _simplified.popitem(last=False)
+    _simplified.move_to_end(id(ts))
+    kept = _simplified[id(ts)][1]
+    key = hashlib.blake2b(np.ascontiguousarray(samples, dtype=np.int64).tobytes()).digest()
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key]
+    simplified = ts.simplify(
+        samples=samples, filter_sites=False, filter_populations=False, filter_individuals=False
+    )
+    kept[key] = simplified
+    if len(kept) > _SIMPLIFIED_KEPT:
+        kept.popitem(last=False)
+    return simplified
 
 
 def decode_dosages(

@@ -60,6 +60,25 @@ def test_dosages_decoded_from_trees_equal_the_stored_matrix(small_cohort):
     assert from_trees.dosages(rows, columns).dtype == np.int8
 
 
+def test_a_sample_set_decoded_again_reuses_its_simplified_trees(small_cohort, monkeypatch):
+    from_trees = dataclasses.replace(small_cohort, genotypes=None)
+    rows, columns = np.arange(10, 60), np.arange(0, small_cohort.num_variants, 3)
+    first = from_trees.dosages(rows, columns)
+    calls = []
+    original = type(small_cohort.tree_sequences[0]).simplify
+    monkeypatch.setattr(
+        type(small_cohort.tree_sequences[0]), "simplify",
+        lambda ts, *a, **k: calls.append(1) or original(ts, *a, **k),
+    )  # fmt: skip
+    again = from_trees.dosages(rows, columns[::2])
+    assert calls == []  # every chromosome's trees for these samples were kept
+    assert np.array_equal(again, first[:, ::2])
+    from_trees.dosages(rows[:-1], columns)  # another sample set: simplified anew
+    assert len(calls) == small_cohort.parameters.chromosomes
+    expected = np.asarray(small_cohort.genotypes)[np.ix_(rows, columns)]
+    assert np.array_equal(first, expected)
+
+
 def test_individuals_are_selected_by_population_name(small_cohort):
     ts = small_cohort.tree_sequences[0]
     names = {p.id: p.metadata["name"] for p in ts.populations()}

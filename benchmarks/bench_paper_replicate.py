@@ -1,6 +1,7 @@
 """One replicate of the paper preset, measured: wall time per stage and peak memory.
 
-Run from the repository root (about an hour on 2 cores, 12 GiB)::
+Run from the repository root (hours on 2 cores; a stopped run peaked at 13.7 GiB, see
+``benchmarks/bench_results.md``)::
 
     .venv/bin/python benchmarks/bench_paper_replicate.py
     .venv/bin/python benchmarks/bench_paper_replicate.py --budgets 10000 --cost-ratio 2

@@ -43,9 +43,18 @@ def main() -> None:
         replicates=1,
     )
     start = time.time()
+    steps = 0
+
+    def report_step() -> None:
+        nonlocal steps
+        steps += 1
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{time.time() - start:8.1f} s  strategy run {steps}  peak {peak:.0f} MiB",
+              file=sys.stderr, flush=True)  # fmt: skip
+
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(args.out or scratch)
-        summary = run_benchmark(config, out).summary()
+        summary = run_benchmark(config, out, on_step=report_step).summary()
         total = time.time() - start
         # The cohort is stored in the cache, completion marker last, before any strategy runs.
         markers = list((out / "cache").glob(f"cohorts/*/{COMPLETE_MARKER}"))

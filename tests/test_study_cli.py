@@ -3,7 +3,6 @@ every refusal as one line, exit 2, with the database untouched."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 
@@ -11,6 +10,7 @@ import click
 import pandas as pd
 import pytest
 import typer
+from study_helpers import snapshot
 
 from allocate.cli import app, main
 from allocate.curves import Curve
@@ -59,13 +59,6 @@ def run(capsys, *args):
     return code, out, err
 
 
-def snapshot(path) -> tuple[str, list[str]]:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    connection = sqlite3.connect(path)
-    try:
-        return digest, list(connection.iterdump())
-    finally:
-        connection.close()
 
 
 def results_csv(path, batch: dict, totals: dict, seed: int, *, unmeasured=()) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pytest
+from study_helpers import snapshot
 
 from allocate.curves import Curve
 from allocate.errors import InputError, StudyFileError
@@ -66,14 +67,6 @@ def study(tmp_path) -> Study:
                         batch=0.5)
 
 
-def snapshot(path) -> tuple[str, list[str]]:
-    """The file's bytes (as a hash) and a full SQL dump: what 'untouched' means."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    connection = sqlite3.connect(path)
-    try:
-        return digest, list(connection.iterdump())
-    finally:
-        connection.close()
 
 
 def measure(study: Study, counts: dict[str, int], seed: int = 0) -> pd.DataFrame:

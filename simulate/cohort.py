@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,10 +37,10 @@ _SIMPLIFY_SHARE = 0.5  # decode from simplified trees when asking for less than 
 #: Simplified trees kept per chromosome, most recently used first: a test set scored after every
 #: training run is simplified once, not once a run.
 _SIMPLIFIED_KEPT = 8
-_SIMPLIFIED_CHROMOSOMES = 64
-#: id of a tree sequence -> (the tree sequence, held so its id stays its own; its simplified
-#: versions by sample set).
-_simplified: OrderedDict[int, tuple[Any, OrderedDict]] = OrderedDict()
+#: id of a tree sequence -> its simplified versions by sample set. An entry is dropped when its
+#: tree sequence is garbage-collected (a finalizer), so the cache never outlives a cohort and an
+#: id is never reused while its entry exists.
+_simplified: dict[int, OrderedDict[bytes, Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -491,11 +492,9 @@ def _site_decoder(ts, samples: np.ndarray):
 def _simplified_to(ts, samples: np.ndarray):
     """``ts`` simplified to ``samples`` (site ids kept), from a small cache per tree sequence."""
     if id(ts) not in _simplified:
-        _simplified[id(ts)] = (ts, OrderedDict())
-        if len(_simplified) > _SIMPLIFIED_CHROMOSOMES:
-            _simplified.popitem(last=False)
-    _simplified.move_to_end(id(ts))
-    kept = _simplified[id(ts)][1]
+        _simplified[id(ts)] = OrderedDict()
+        weakref.finalize(ts, _simplified.pop, id(ts), None)
+    kept = _simplified[id(ts)]
     key = hashlib.blake2b(np.ascontiguousarray(samples, dtype=np.int64).tobytes()).digest()
     if key in kept:
         kept.move_to_end(key)

@@ -79,6 +79,23 @@ def test_a_sample_set_decoded_again_reuses_its_simplified_trees(small_cohort, mo
     assert np.array_equal(first, expected)
 
 
+def test_kept_simplified_trees_are_freed_with_their_tree_sequence():
+    import gc
+
+    import msprime
+
+    from simulate import cohort as cohort_module
+
+    ts = msprime.sim_ancestry(20, sequence_length=1e4, random_seed=3)
+    key = id(ts)
+    simplified = cohort_module._simplified_to(ts, np.arange(6))
+    assert simplified.num_samples == 6
+    assert key in cohort_module._simplified
+    del ts, simplified
+    gc.collect()
+    assert key not in cohort_module._simplified
+
+
 def test_individuals_are_selected_by_population_name(small_cohort):
     ts = small_cohort.tree_sequences[0]
     names = {p.id: p.metadata["name"] for p in ts.populations()}

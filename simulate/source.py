@@ -113,46 +113,58 @@ class GenomicSource:
                     f"asked for {n}"
                 )
         rows = []
-        for index, fraction in enumerate(sorted(self.fractions)):
+        for fraction in sorted(self.fractions):
             sizes = {g: int(np.floor(fraction * n)) for g, n in counts.items() if n > 0}
             n_total = float(sum(sizes.values()))
             if self.training == "own":
                 for group, n in sizes.items():
                     if n >= _MINIMUM_TRAINING:
-                        value = self._remembered((group, n), index)[group]
+                        value = self._remembered((group, n))[group]
                         rows.append((group, float(n), n_total, value, seed))
             else:
                 usable = {g: n for g, n in sizes.items() if n >= _MINIMUM_TRAINING}
                 if usable:
-                    values = self._remembered(tuple(sorted(usable.items())), index)
+                    values = self._remembered(tuple(sorted(usable.items())))
                     for group, n in usable.items():
                         rows.append((group, float(n), n_total, values[group], seed))
         table = pd.DataFrame(rows, columns=["group", "n", "n_total", "value", "seed"])
         # A subsample too small to score (no case in a validation split, say) gives no point.
         return table[np.isfinite(table["value"].to_numpy(float))].reset_index(drop=True)
 
-    def _remembered(self, key: tuple, index: int) -> dict[str, float]:
+    def _remembered(self, key: tuple) -> dict[str, float]:
         """The values of one training set, computed once: the split fixes the training order,
         so the same counts always give the same score (strategies share pilots and sizes)."""
         if key not in self._memo:
             if self.training == "own":
                 group, n = key
-                trainer = self._trainer((group, index))
+                trainer = self._trainer_for(group, {group: n})
                 self._memo[key] = {group: self._value(trainer, {group: n}, group)}
             else:
-                self._memo[key] = self._values(self._trainer(("*", index)), dict(key))
+                counts = dict(key)
+                self._memo[key] = self._values(self._trainer_for("*", counts), counts)
         return self._memo[key]
 
-    def _trainer(self, key: tuple[str, int]) -> ScoreTrainer:
-        """One trainer per (group, fraction): as an adaptive study's counts grow, each keeps
-        adding only new samples to its statistics. Reference panels are shared."""
-        if key not in self._trainers:
-            panels = self._trainers.setdefault("panels", {})
-            self._trainers[key] = ScoreTrainer(
-                self.cohort, self.phenotype, self.split, mode=self.training, panels=panels,
-                **self.trainer_options,
-            )  # fmt: skip
-        return self._trainers[key]
+    def _trainer_for(self, kind: str, counts: dict[str, int]) -> ScoreTrainer:
+        """A trainer that can reach ``counts`` by adding samples: the one holding the most
+        samples without exceeding ``counts`` in any group, else a new one.
+
+        Training sets are nested, so a trainer grows through the fractions of one call and
+        from one round's counts to the next, decoding each sample about once. Reference panels
+        are shared by all trainers.
+        """
+        trainers = self._trainers.setdefault(kind, [])
+        reachable = [
+            trainer for trainer in trainers
+            if all(n <= counts.get(g, 0) for g, n in trainer.added().items())
+        ]  # fmt: skip
+        if reachable:
+            return max(reachable, key=lambda trainer: sum(trainer.added().values()))
+        trainer = ScoreTrainer(
+            self.cohort, self.phenotype, self.split, mode=self.training,
+            panels=self._trainers.setdefault("panels", {}), **self.trainer_options,
+        )  # fmt: skip
+        trainers.append(trainer)
+        return trainer
 
     def _value(self, trainer: ScoreTrainer, counts: dict[str, int], group: str) -> float:
         return self._values(trainer, counts, groups=(group,))[group]

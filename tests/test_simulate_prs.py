@@ -162,6 +162,37 @@ def test_growing_counts_across_calls_equal_a_fresh_measurement(world):
     pd.testing.assert_frame_equal(grown, fresh, rtol=1e-9)
 
 
+def test_a_source_decodes_each_training_sample_once_across_fractions_and_rounds(
+    world, monkeypatch
+):
+    cohort, trait, split = world
+    decoded = []
+    original = type(cohort).dosages
+    panels = np.concatenate(list(split.reference.values()))
+
+    def recording(self, individuals=None, variants=None):
+        if variants is None:  # whole-genome rows of training samples: the scan's input
+            rows = np.asarray(individuals)
+            decoded.extend(rows[~np.isin(rows, panels)].tolist())
+        return original(self, individuals, variants)
+
+    monkeypatch.setattr(type(cohort), "dosages", recording)
+    source = GenomicSource(cohort, trait, split, fractions=(0.25, 0.5, 0.75, 1.0))
+    source.measure({"CEU": 120}, seed=1)
+    assert len(decoded) == len(set(decoded)) == 120  # one trainer grew through the fractions
+    # 40, 80, 120, 160: 40 and 80 on a new trainer (the first holds 120), 120 remembered,
+    # 160 by adding 40 to the first.
+    source.measure({"CEU": 160}, seed=1)
+    assert len(decoded) == 120 + 40 + 40 + 40 and len(source._trainers["CEU"]) == 2
+    monkeypatch.setattr(type(cohort), "dosages", original)
+    fresh = {n: GenomicSource(cohort, trait, split, fractions=(1.0,)).measure({"CEU": n}, seed=1)
+             for n in (40, 80, 120, 160)}  # fmt: skip
+    grown = source.measure({"CEU": 160}, seed=1)
+    for n, table in fresh.items():
+        assert grown.loc[grown.n == n, "value"].item() == pytest.approx(table["value"].item(),
+                                                                        rel=1e-9)  # fmt: skip
+
+
 def test_benchmark_world_has_pools_and_rising_oracle_curves():
     from allocate.curves import Curve
     from simulate.source import genomic_source_for_benchmark

@@ -277,6 +277,39 @@ def opening_proposal(state: StudyState, pilot: int | None) -> Proposal | None:
     return None
 
 
+def latest_value(measurements: pd.DataFrame, group: str, n: int) -> tuple[float, float] | None:
+    """The mean of ``group``'s measurements at own size ``n`` (metric sense) and their pooled
+    size, or None when it has none there."""
+    rows = measurements[(measurements["group"] == group) & (measurements["n"] == n)]
+    if rows.empty:
+        return None
+    return float(rows["value"].astype(float).mean()), float(rows["n_total"].astype(float).mean())
+
+
+def anchor_curve(curve: Curve, n: float, value: float, n_total: float | None = None) -> Curve:
+    """``curve`` shifted to pass through a measurement ``value`` (metric sense) at size ``n``.
+
+    The asymptote ``c`` moves by the measurement's residual, so the planned gains of further
+    samples keep the fitted shape. Where that would take ``c`` below 0, ``c`` is 0 and the
+    scale ``a`` absorbs the rest; a measurement no curve of this shape reaches leaves the
+    curve as it is.
+
+    Examples
+    --------
+    >>> round(anchor_curve(Curve(a=1.0, b=0.5, c=0.1), 100, 0.3).c, 6)
+    0.2
+    """
+    observed = float(curve.from_metric(value))
+    shifted = curve.c + observed - float(curve.loss(n, n_total))
+    if shifted >= 0:
+        return replace(curve, c=shifted)
+    pooled = float(curve.loss(n, n_total)) - curve.c - curve.a * n ** (-curve.b)
+    own = observed - pooled  # what a * n^-b must be with c = 0
+    if own <= 0:
+        return curve
+    return replace(curve, c=0.0, a=own * n**curve.b)
+
+
 def _check_batch(batch: float | Sequence[float]) -> float | tuple[float, ...]:
     if isinstance(batch, int | float) and not isinstance(batch, bool):
         if not 0 < batch <= 1:
@@ -347,6 +380,10 @@ class Adaptive:
         The curve family fitted each round.
     log_space : bool
         Fit log residuals.
+    anchor : bool
+        Shift each fitted curve so it passes through the group's latest measurement at its
+        current size: the fit gives the shape of what more samples add, the measurement gives
+        where this training set stands (see :func:`anchor_curve`).
     """
 
     batch: float | tuple[float, ...] = 0.25
@@ -354,6 +391,7 @@ class Adaptive:
     damping: float | None = None
     family: str = "power-offset"
     log_space: bool = False
+    anchor: bool = False
     name: str = field(default="adaptive", init=False)
 
     def __post_init__(self) -> None:
@@ -371,6 +409,7 @@ class Adaptive:
             "damping": self.damping,
             "family": self.family,
             "log_space": self.log_space,
+            "anchor": self.anchor,
         }
 
     def propose(self, state: StudyState, *, rng: np.random.Generator) -> Proposal:
@@ -394,8 +433,15 @@ class Adaptive:
         return Proposal(counts=counts, target_totals=target, fits=fits, note=note)
 
     def planning_curves(self, fits: CurveFits, state: StudyState) -> list[Curve]:
-        """The curves the allocation is planned on: the fitted ones."""
-        return [fit.curve for fit in fits]
+        """The curves the allocation is planned on: the fitted ones, anchored if asked."""
+        curves = [fit.curve for fit in fits]
+        if not self.anchor:
+            return curves
+        anchored = []
+        for curve, name, total in zip(curves, state.names, state.totals, strict=True):
+            latest = latest_value(state.measurements, name, int(total))
+            anchored.append(curve if latest is None else anchor_curve(curve, total, *latest))
+        return anchored
 
     def _fit(self, state: StudyState) -> CurveFits:
         table = state.measurements

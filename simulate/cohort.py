@@ -35,12 +35,14 @@ Progress = Callable[[str, int, int], None]
 _DECODE_CHUNK = 2048  # variants decoded into one buffer before being written to the matrix
 _SIMPLIFY_SHARE = 0.5  # decode from simplified trees when asking for less than this share
 #: Simplified trees kept per chromosome, most recently used first: a test set scored after every
-#: training run is simplified once, not once a run.
+#: training run is simplified twice, not once a run. Only sample sets asked for a second time
+#: are kept; a training set decoded once would only hold memory (at paper scale, gigabytes).
 _SIMPLIFIED_KEPT = 8
-#: id of a tree sequence -> its simplified versions by sample set. An entry is dropped when its
-#: tree sequence is garbage-collected (a finalizer), so the cache never outlives a cohort and an
-#: id is never reused while its entry exists.
-_simplified: dict[int, OrderedDict[bytes, Any]] = {}
+_SAMPLE_SETS_SEEN = 256
+#: id of a tree sequence -> (its simplified versions by sample set, the sample sets seen). An
+#: entry is dropped when its tree sequence is garbage-collected (a finalizer), so the cache never
+#: outlives a cohort and an id is never reused while its entry exists.
+_simplified: dict[int, tuple[OrderedDict[bytes, Any], OrderedDict[bytes, None]]] = {}
 
 
 @dataclass(frozen=True)
@@ -490,11 +492,11 @@ def _site_decoder(ts, samples: np.ndarray):
 
 
 def _simplified_to(ts, samples: np.ndarray):
-    """``ts`` simplified to ``samples`` (site ids kept), from a small cache per tree sequence."""
+    """``ts`` simplified to ``samples`` (site ids kept), kept if the sample set comes back."""
     if id(ts) not in _simplified:
-        _simplified[id(ts)] = OrderedDict()
+        _simplified[id(ts)] = (OrderedDict(), OrderedDict())
         weakref.finalize(ts, _simplified.pop, id(ts), None)
-    kept = _simplified[id(ts)]
+    kept, seen = _simplified[id(ts)]
     key = hashlib.blake2b(np.ascontiguousarray(samples, dtype=np.int64).tobytes()).digest()
     if key in kept:
         kept.move_to_end(key)
@@ -502,9 +504,14 @@ def _simplified_to(ts, samples: np.ndarray):
     simplified = ts.simplify(
         samples=samples, filter_sites=False, filter_populations=False, filter_individuals=False
     )
-    kept[key] = simplified
-    if len(kept) > _SIMPLIFIED_KEPT:
-        kept.popitem(last=False)
+    if key in seen:
+        kept[key] = simplified
+        if len(kept) > _SIMPLIFIED_KEPT:
+            kept.popitem(last=False)
+    else:
+        seen[key] = None
+        if len(seen) > _SAMPLE_SETS_SEEN:
+            seen.popitem(last=False)
     return simplified
 
 

@@ -11,7 +11,14 @@ from allocate.curves import Curve
 from allocate.errors import InputError
 from allocate.sequential import StudyState, run_strategy
 from allocate.sources import SyntheticSource, random_synthetic_study
-from allocate.strategies import Adaptive, affordable_counts, damp, equal_counts, make_strategy
+from allocate.strategies import (
+    Adaptive,
+    affordable_counts,
+    anchor_curve,
+    damp,
+    equal_counts,
+    make_strategy,
+)
 from allocate.study_file import GroupSpec, StudySpec
 
 
@@ -85,6 +92,50 @@ def test_adaptive_with_noiseless_curves_lands_near_the_oracle():
     oracle = run_strategy("oracle", source, study, seed=0)
     adaptive = run_strategy("adaptive", source, study, seed=0)
     assert adaptive.true_objective <= oracle.true_objective * 1.01
+
+
+@pytest.mark.parametrize(
+    ("curve", "value", "n_total"),
+    [
+        (Curve(a=2.0, b=0.5, c=0.05), 0.4, None),  # worse than fitted: c rises
+        (Curve(a=2.0, b=0.5, c=0.05), 0.2, None),  # a little better: c falls, stays >= 0
+        (Curve(a=2.0, b=0.5, c=0.05), 0.1, None),  # much better: c = 0, a shrinks
+        (Curve(a=2.0, b=0.5, c=0.3, t=1.0, q=0.5), 0.6, 400.0),  # with a pooled term
+        (Curve(a=0.1, b=0.5, sense="score", score_max=1.0), 0.9, None),  # a score
+    ],
+)
+def test_an_anchored_curve_passes_through_the_measurement_and_keeps_its_exponent(
+    curve, value, n_total
+):
+    anchored = anchor_curve(curve, 100, value, n_total)
+    assert anchored.predict(100, n_total) == pytest.approx(value, abs=1e-12)
+    assert anchored.c >= 0 and (anchored.b, anchored.t, anchored.q) == (curve.b, curve.t, curve.q)
+    if anchored.a == curve.a:  # only c moved: every further sample gains what the fit says
+        gain = curve.loss(100, n_total) - curve.loss(400, n_total)
+        assert anchored.loss(100, n_total) - anchored.loss(400, n_total) == pytest.approx(gain)
+
+
+def test_a_measurement_no_curve_of_the_shape_reaches_leaves_the_curve():
+    curve = Curve(a=2.0, b=0.5, c=0.05, t=1.0, q=0.5)  # the pooled term alone is 0.05 at 400
+    assert anchor_curve(curve, 100, 0.01, 400.0) == curve
+
+
+def test_anchored_adaptive_plans_on_curves_through_the_latest_measurements():
+    source, study = SyntheticSource(TRUTH, noise=0.05), make_study(budget=1500.0)
+    strategy = Adaptive(pilot=40, anchor=True)
+    state = StudyState.start(study)
+    for seed, counts in enumerate(([40, 40, 40], [60, 30, 50])):
+        batch = np.array(counts)
+        totals = state.totals + batch
+        measured = source.measure(dict(zip(state.names, totals.tolist(), strict=True)), seed=seed)
+        state = state.after(batch, measured)
+    curves = strategy.planning_curves(strategy._fit(state), state)
+    for curve, name, total in zip(curves, state.names, state.totals, strict=True):
+        rows = state.measurements[(state.measurements.group == name)
+                                  & (state.measurements.n == total)]  # fmt: skip
+        assert curve.predict(total) == pytest.approx(rows["value"].mean(), abs=1e-9)
+    unanchored = Adaptive(pilot=40).planning_curves(strategy._fit(state), state)
+    assert curves != unanchored and strategy.settings()["anchor"] is True
 
 
 def test_a_schedule_sets_each_rounds_budget():

@@ -63,18 +63,21 @@ def test_dosages_decoded_from_trees_equal_the_stored_matrix(small_cohort):
 def test_a_sample_set_decoded_again_reuses_its_simplified_trees(small_cohort, monkeypatch):
     from_trees = dataclasses.replace(small_cohort, genotypes=None)
     rows, columns = np.arange(10, 60), np.arange(0, small_cohort.num_variants, 3)
-    first = from_trees.dosages(rows, columns)
+    chromosomes = small_cohort.parameters.chromosomes
     calls = []
     original = type(small_cohort.tree_sequences[0]).simplify
     monkeypatch.setattr(
         type(small_cohort.tree_sequences[0]), "simplify",
         lambda ts, *a, **k: calls.append(1) or original(ts, *a, **k),
     )  # fmt: skip
+    first = from_trees.dosages(rows, columns)
+    from_trees.dosages(rows, columns[::2])  # asked again: simplified, and now kept
+    assert len(calls) == 2 * chromosomes
     again = from_trees.dosages(rows, columns[::2])
-    assert calls == []  # every chromosome's trees for these samples were kept
+    assert len(calls) == 2 * chromosomes  # every chromosome's trees for these samples were kept
     assert np.array_equal(again, first[:, ::2])
     from_trees.dosages(rows[:-1], columns)  # another sample set: simplified anew
-    assert len(calls) == small_cohort.parameters.chromosomes
+    assert len(calls) == 3 * chromosomes
     expected = np.asarray(small_cohort.genotypes)[np.ix_(rows, columns)]
     assert np.array_equal(first, expected)
 
@@ -88,8 +91,9 @@ def test_kept_simplified_trees_are_freed_with_their_tree_sequence():
 
     ts = msprime.sim_ancestry(20, sequence_length=1e4, random_seed=3)
     key = id(ts)
+    cohort_module._simplified_to(ts, np.arange(6))
     simplified = cohort_module._simplified_to(ts, np.arange(6))
-    assert simplified.num_samples == 6
+    assert simplified.num_samples == 6 and len(cohort_module._simplified[key][0]) == 1
     assert key in cohort_module._simplified
     del ts, simplified
     gc.collect()

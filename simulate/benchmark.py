@@ -81,6 +81,11 @@ class BenchConfig:
     replicates_from : {"one-cohort", "independent-cohorts"}
         Genomic replicates are independent draws from one simulated cohort (each its own
         reference panels, test sets and training order; the default), or each its own cohort.
+    held_out_test : bool
+        Genomic source: strategies measure on half of each group's test set while they
+        collect, and every final allocation is scored on the other half (the default). With
+        False, results are the last measurements themselves, so a strategy that steers by the
+        noise of the people it measures on is rewarded for it.
     """
 
     preset: str = "quick"
@@ -98,6 +103,7 @@ class BenchConfig:
     pilot: int | None = None
     cohort: dict = field(default_factory=dict)
     replicates_from: Literal["one-cohort", "independent-cohorts"] = "one-cohort"
+    held_out_test: bool = True
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -263,6 +269,7 @@ def _make_source(
         training=training,
         seed=cohort_seed,
         split_seed=_replicate_seed(config, replicate, "split"),
+        held_out_test=config.held_out_test,
     )
 
 
@@ -307,8 +314,16 @@ def _source_for(name: str, source):
     return source
 
 
-def _final_values(trajectory, groups) -> dict[str, float]:
-    """Each group's measured performance at its final size (the last round's full-size rows)."""
+def _final_values(trajectory, groups, final_source=None) -> dict[str, float]:
+    """Each group's performance at its final size: scored by ``final_source`` (held-out test
+    people) if given, else the last round's full-size measurements."""
+    if final_source is not None:
+        counts = {g: int(n) for g, n in zip(groups, trajectory.final_totals, strict=True)}
+        table = final_source.with_fractions((1.0,)).measure(counts, seed=0)
+        return {
+            g: float(table.loc[table["group"] == g, "value"].mean()) if counts[g] else np.nan
+            for g in groups
+        }
     table = trajectory.measurements
     last_seed = table["seed"].iloc[-1]
     final = table[table["seed"] == last_seed]
@@ -365,7 +380,7 @@ def run_replicate(
                     _strategy(name, config, oracle_curves), _source_for(name, source), study,
                     seed=seed,
                 )  # fmt: skip
-                values = _final_values(trajectory, config.groups)
+                values = _final_values(trajectory, config.groups, getattr(source, "final", None))
                 outcomes[name] = (trajectory, values, _measured_objective(study, values))
                 if steps is not None:
                     steps.put(1)

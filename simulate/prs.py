@@ -16,7 +16,7 @@ scans).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -100,6 +100,17 @@ class CohortSplit:
             chosen = np.sort(np.concatenate([cases[:n_cases], controls[:n_controls]]))
         validation = self._validation_flags(group, phenotype)[chosen]
         return pool[chosen], validation
+
+    def halved_tests(self) -> tuple[CohortSplit, CohortSplit]:
+        """The same split twice, with each group's test set cut into two disjoint halves.
+
+        A benchmark measures with the first half while strategies collect data, and scores
+        the final allocations on the second, which no decision has seen (a strategy that
+        chases the noise of the people it measures on gains nothing there).
+        """
+        first = {g: test[0::2] for g, test in self.test.items()}  # test sets are in random
+        second = {g: test[1::2] for g, test in self.test.items()}  # order: alternate members
+        return replace(self, test=first), replace(self, test=second)
 
     def _validation_flags(self, group: str, phenotype: Phenotype | None) -> np.ndarray:
         pool = self.pool[group]

@@ -19,7 +19,13 @@ import pandas as pd
 from allocate.errors import InputError
 from simulate.cohort import Cohort
 from simulate.phenotype import Phenotype
-from simulate.prs import CohortSplit, ScoreTrainer, TrainingMode, evaluate_score
+from simulate.prs import (
+    CohortSplit,
+    PolygenicScore,
+    ScoreTrainer,
+    TrainingMode,
+    evaluate_score,
+)
 
 __all__ = ["GenomicSource", "Metric", "METRIC_BEST"]
 
@@ -52,6 +58,9 @@ class GenomicSource:
         Payoffs of the decision utility.
     trainer_options : dict
         Passed to :class:`simulate.prs.ScoreTrainer` (``r2``, ``window``, ``thresholds``).
+    final : GenomicSource, optional
+        Where a benchmark scores final allocations: the same world on test people this source
+        never measures (see :meth:`with_held_out_test`).
     """
 
     cohort: Cohort
@@ -63,7 +72,9 @@ class GenomicSource:
     benefit: float = 100.0
     cost: float = 5.0
     trainer_options: dict = field(default_factory=dict)
+    final: GenomicSource | None = field(default=None, repr=False)
     _trainers: dict = field(default_factory=dict, repr=False)
+    _scores: dict = field(default_factory=dict, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +100,18 @@ class GenomicSource:
         """The same source measuring other nested fractions; it shares this one's trained
         scores, so a training set measured by either is computed once."""
         return replace(self, fractions=tuple(fractions))
+
+    def on_split(self, split: CohortSplit) -> GenomicSource:
+        """The same source scoring on ``split``'s test sets (same pools and panels). It shares
+        this one's trainers and trained scores, not its measurements."""
+        return replace(self, split=split, final=None, _memo={})
+
+    def with_held_out_test(self) -> GenomicSource:
+        """This source measuring on half of each test set, with :attr:`final` scoring on the
+        other half: decisions taken on measurements never see the people results are
+        reported on (:meth:`simulate.prs.CohortSplit.halved_tests`)."""
+        measured, held_out = self.split.halved_tests()
+        return replace(self.on_split(measured), final=self.on_split(held_out))
 
     def measure(self, counts: Mapping[str, int], *, seed: int) -> pd.DataFrame:
         """Train on nested fractions of ``counts`` and measure each group on its test set.
@@ -137,12 +160,18 @@ class GenomicSource:
         if key not in self._memo:
             if self.training == "own":
                 group, n = key
-                trainer = self._trainer_for(group, {group: n})
-                self._memo[key] = {group: self._value(trainer, {group: n}, group)}
+                counts, kind = {group: n}, group
             else:
-                counts = dict(key)
-                self._memo[key] = self._values(self._trainer_for("*", counts), counts)
+                counts, kind = dict(key), "*"
+            self._memo[key] = self._values(self._score(kind, counts), tuple(counts))
         return self._memo[key]
+
+    def _score(self, kind: str, counts: dict[str, int]) -> PolygenicScore:
+        """The score trained on ``counts``, trained once and shared with :meth:`on_split`."""
+        key = (kind, tuple(sorted(counts.items())))
+        if key not in self._scores:
+            self._scores[key] = self._trainer_for(kind, counts).fit(counts)
+        return self._scores[key]
 
     def _trainer_for(self, kind: str, counts: dict[str, int]) -> ScoreTrainer:
         """A trainer that can reach ``counts`` by adding samples: the one holding the most
@@ -166,14 +195,10 @@ class GenomicSource:
         trainers.append(trainer)
         return trainer
 
-    def _value(self, trainer: ScoreTrainer, counts: dict[str, int], group: str) -> float:
-        return self._values(trainer, counts, groups=(group,))[group]
-
-    def _values(self, trainer, counts, groups: Sequence[str] | None = None) -> dict[str, float]:
-        score = trainer.fit(counts)
+    def _values(self, score: PolygenicScore, groups: Sequence[str]) -> dict[str, float]:
         table = evaluate_score(
             score, self.cohort, self.phenotype, self.split,
-            groups=groups or tuple(counts), benefit=self.benefit, cost=self.cost,
+            groups=groups, benefit=self.benefit, cost=self.cost,
         ).table  # fmt: skip
         return dict(zip(table["group"], table[self.metric].astype(float), strict=True))
 
@@ -189,6 +214,7 @@ def genomic_source_for_benchmark(
     training: str = "own",
     seed: int = 0,
     split_seed: int | None = None,
+    held_out_test: bool = False,
 ):
     """A genomic world for the benchmark: its source, pools and oracle curves.
 
@@ -208,6 +234,10 @@ def genomic_source_for_benchmark(
     split_seed : int, optional
         Seed of the split alone (reference panels, test sets, training order), for replicates
         that are independent draws from one cohort; by default ``seed``.
+    held_out_test : bool
+        Measure on half of each test set and report on the other (the source's
+        :attr:`GenomicSource.final`, where the oracle curves are measured too); see
+        :meth:`GenomicSource.with_held_out_test`.
 
     Returns
     -------
@@ -255,12 +285,11 @@ def genomic_source_for_benchmark(
         world, trait, split, metric=metric, training=mode, fractions=fractions,
         trainer_options=options,
     )  # fmt: skip
+    if held_out_test:
+        source = source.with_held_out_test()
     pools = source.pools()
-    oracle_source = GenomicSource(
-        world, trait, split, metric=metric, training=mode, fractions=ORACLE_FRACTIONS,
-        trainer_options=options,
-    )  # fmt: skip
-    points = oracle_source.measure(pools, seed=int(seed))
+    reported = source.final or source  # where results are scored
+    points = reported.with_fractions(ORACLE_FRACTIONS).measure(pools, seed=int(seed))
     best = METRIC_BEST.get(metric, (trait.prevalence or 0.05) * (source.benefit - source.cost))
     fits = fit_curves(points, family="power-offset", sense="score", score_max=best)
     return source, pools, {group: fits[group].curve for group in groups}

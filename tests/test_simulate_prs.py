@@ -193,6 +193,35 @@ def test_a_source_decodes_each_training_sample_once_across_fractions_and_rounds(
                                                                         rel=1e-9)  # fmt: skip
 
 
+def test_halved_tests_are_disjoint_halves_with_the_same_pools_and_panels(world):
+    cohort, _, split = world
+    first, second = split.halved_tests()
+    for group in cohort.groups:
+        a, b = first.test[group], second.test[group]
+        assert np.intersect1d(a, b).size == 0 and abs(a.size - b.size) <= 1
+        assert np.array_equal(np.sort(np.r_[a, b]), np.sort(split.test[group]))
+        for half in (first, second):
+            assert half.pool[group] is split.pool[group]
+            assert half.reference[group] is split.reference[group]
+
+
+def test_a_held_out_source_trains_once_and_scores_each_half(world, monkeypatch):
+    cohort, trait, split = world
+    fits = []
+    original = ScoreTrainer.fit
+    monkeypatch.setattr(ScoreTrainer, "fit", lambda self, c: fits.append(c) or original(self, c))
+    source = GenomicSource(cohort, trait, split, metric="r2_genetic", fractions=(1.0,))
+    source = source.with_held_out_test()
+    measured = source.measure({"CEU": 120}, seed=0)["value"].item()
+    reported = source.final.measure({"CEU": 120}, seed=0)["value"].item()
+    assert fits == [{"CEU": 120}]  # one score, scored on two sets of people
+    score = original(ScoreTrainer(cohort, trait, split), {"CEU": 120})
+    for half, value in zip(split.halved_tests(), (measured, reported), strict=True):
+        table = evaluate_score(score, cohort, trait, half, groups=("CEU",)).table
+        assert value == pytest.approx(table["r2_genetic"].item(), rel=1e-9)
+    assert measured != reported
+
+
 def test_benchmark_world_has_pools_and_rising_oracle_curves():
     from allocate.curves import Curve
     from simulate.source import genomic_source_for_benchmark

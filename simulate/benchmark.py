@@ -2,9 +2,11 @@
 
 One *replicate* is one simulated world (a cohort, or known curves) in which every strategy is
 run under every setting (utility x budget x cost ratio x training mode) on the same data, so
-strategies are compared in pairs. Each finished replicate is written to its own Parquet file in
-``OUT/replicates/`` as soon as it completes; a run started again with the same configuration
-computes only the replicates that are missing.
+strategies are compared in pairs. In a genomic world, strategies measure on half of each group's
+test set while they collect, and every final allocation is scored on the other half, so no
+strategy is credited for steering by the noise of the people it measured. Each finished
+replicate is written to its own Parquet file in ``OUT/replicates/`` as soon as it completes; a
+run started again with the same configuration computes only the replicates that are missing.
 
 Replicates run on the local cores (``executor="local"``) or on a dask.distributed cluster
 (``executor="dask"``); every random choice derives from ``(seed, replicate)`` so both give the

@@ -478,6 +478,11 @@ class Optimistic(Adaptive):
     level: float = 0.9
     name: str = field(default="optimistic", init=False)
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.anchor:
+            raise InputError("anchor is a setting of the adaptive strategy, not of optimistic")
+
     def settings(self) -> dict:
         return {**super().settings(), "level": self.level}
 

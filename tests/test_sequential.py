@@ -156,6 +156,7 @@ def test_a_schedule_sets_each_rounds_budget():
         ("adaptive", {"batch": (0.6, 0.6)}, "summing to at most 1"),
         ("adaptive", {"pilot": 0}, "pilot must be a whole number"),
         ("adaptive", {"damping": -1.0}, "damping must be a positive"),
+        ("optimistic", {"anchor": True}, "anchor is a setting of the adaptive strategy"),
         ("equal", {"batch": 0.5}, "takes no settings"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -149,3 +150,13 @@ def test_a_genomic_replicate_trains_scores_on_every_allocation(tmp_path):
         ["strategy", "group"]).index]  # fmt: skip
     assert (same["total"].to_numpy() == table["total"].to_numpy())[table.strategy == "equal"].all()
     assert not np.allclose(same["value"].to_numpy(), table["value"].to_numpy())
+
+
+def test_the_command_can_score_on_the_measured_people(capsys, tmp_path):
+    out = tmp_path / "out"
+    code = main(["bench", "--preset", "synthetic", "--out", str(out), "--replicates", "1",
+                 "--budgets", "1000", "--strategies", "equal,oracle", "--no-plot", "--workers",
+                 "1", "--no-held-out-test"])  # fmt: skip
+    capsys.readouterr()
+    assert code == 0
+    assert json.loads((out / "config.json").read_text())["config"]["held_out_test"] is False

@@ -75,6 +75,13 @@ def bench_command(
         int | None, typer.Option(min=1, help="Local worker processes (default: all cores).")
     ] = None,
     plot: Annotated[bool, typer.Option(help="Draw performance and adaptive-path figures.")] = True,
+    held_out_test: Annotated[
+        bool,
+        typer.Option(
+            help="Score final allocations on test people no strategy measured while collecting "
+            "(--no-held-out-test: on the people measured, which rewards chasing their noise)."
+        ),
+    ] = True,
 ) -> None:
     """Run every sampling strategy on simulated cohorts and compare them with the oracle."""
     from simulate.benchmark import preset_config
@@ -90,6 +97,7 @@ def bench_command(
         training=_split(training, str, "--training"),
         replicates=replicates,
         seed=seed,
+        held_out_test=held_out_test,
     )
     folder = out if out is not None else Path(f"bench-{preset.value}")
     result = _run_with_progress(config, folder, executor.value, workers, scheduler)

@@ -1,9 +1,9 @@
 """One replicate of the paper preset, measured: wall time per stage and peak memory.
 
-Run from the repository root (hours on 2 cores; a stopped run peaked at 13.7 GiB, see
-``benchmarks/bench_results.md``)::
+Run from the repository root (about 10 minutes for the cohort on 2 cores, then 1.5 hours on
+one core, peaking at 15 GiB; see ``benchmarks/bench_results.md``)::
 
-    .venv/bin/python benchmarks/bench_paper_replicate.py
+    .venv/bin/python benchmarks/bench_paper_replicate.py --out bench-paper-1
     .venv/bin/python benchmarks/bench_paper_replicate.py --budgets 10000 --cost-ratio 2
 
 The paper preset's cohort (2 x 200,000 individuals, 21 x 3 Mb) is simulated with every core
@@ -56,15 +56,17 @@ def main() -> None:
         out = Path(args.out or scratch)
         summary = run_benchmark(config, out, on_step=report_step).summary()
         total = time.time() - start
-        # The cohort is stored in the cache, completion marker last, before any strategy runs.
+        # The cohort is stored in the cache, completion marker last, before any strategy runs;
+        # a marker older than this run means the cohort came from the cache (--out reused).
         markers = list((out / "cache").glob(f"cohorts/*/{COMPLETE_MARKER}"))
-        cohort = markers[0].stat().st_mtime - start if markers else float("nan")
+        stored = markers[0].stat().st_mtime if markers else float("nan")
+        cohort = stored - start if stored >= start else 0.0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(summary)
     print(json.dumps({
         "settings": len(config.settings()), "strategies": len(config.strategies),
-        "total_s": round(total, 1), "cohort_s": round(cohort, 1),
+        "total_s": round(total, 1), "cohort_s": round(cohort, 1), "cohort_cached": cohort == 0,
         "replicate_s": round(total - cohort, 1), "peak_mib": round(own),
         "peak_worker_mib": round(workers),
     }))  # fmt: skip

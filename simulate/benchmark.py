@@ -529,12 +529,17 @@ def _claim_folder(out: Path, config: BenchConfig) -> None:
     record = {"schema_version": SCHEMA_VERSION, "key": config.key(), "config": asdict(config)}
     if stamp.exists():
         earlier = json.loads(stamp.read_text())
-        if earlier.get("key") != config.key():
+        if earlier.get("key") == config.key():
+            return
+        if set(earlier.get("config", {})) != set(record["config"]):
             raise InputError(
-                f"{out} holds results of another benchmark configuration; "
-                "use a new --out folder or the same arguments as before"
+                f"{out} holds results of an earlier version of the benchmark, configured "
+                "differently; use a new --out folder"
             )
-        return
+        raise InputError(
+            f"{out} holds results of another benchmark configuration; "
+            "use a new --out folder or the same arguments as before"
+        )
     write_text_atomically(stamp, json.dumps(record, indent=2, default=list))
 
 

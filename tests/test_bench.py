@@ -99,6 +99,17 @@ def test_the_dask_executor_gives_the_local_numbers(tmp_path):
     pd.testing.assert_frame_equal(local.results, remote.results)
 
 
+def test_a_folder_from_an_earlier_version_is_refused_as_such(tmp_path):
+    config = preset_config("synthetic", **{**SMALL, "replicates": 1})
+    run_benchmark(config, tmp_path, workers=1)
+    stamp = json.loads((tmp_path / "config.json").read_text())
+    del stamp["config"]["held_out_test"]  # as written before the field existed
+    stamp["key"] = "0" * 16
+    (tmp_path / "config.json").write_text(json.dumps(stamp))
+    with pytest.raises(InputError, match="an earlier version of the benchmark"):
+        run_benchmark(config, tmp_path, workers=1)
+
+
 def test_another_configuration_cannot_reuse_a_folder(tmp_path):
     run_benchmark(preset_config("synthetic", **{**SMALL, "replicates": 1}), tmp_path, workers=1)
     other = preset_config("synthetic", **{**SMALL, "replicates": 1, "seed": 99})

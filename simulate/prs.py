@@ -323,10 +323,7 @@ class ScoreTrainer:
         from simulate.shrinkage import ld_blocks, ldpred_inf_weights, marginal_correlations
 
         statistics = self._discovery.only(groups) + self._validation.only(groups)
-        frequency = statistics.allele_frequency()
-        candidates = np.flatnonzero(
-            np.minimum(frequency, 1 - frequency) >= self.cohort.parameters.maf
-        )
+        candidates = self._common(statistics)
         b, sd = marginal_correlations(statistics)
         chromosome = self.cohort.variants["chromosome"].to_numpy()[candidates]
         weights = ldpred_inf_weights(

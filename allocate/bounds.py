@@ -150,6 +150,10 @@ def separable_dual_bound(problem: AllocationProblem, multiplier: float, x: np.nd
             grow = w * power * losses ** (power - 1.0) / scale
             return grow * -problem.a * problem.b * n ** (-problem.b - 1.0) + mu * problem.cost
 
+    if power == 1.0 and mu > 0:  # the weighted terms' minimiser in closed form
+        n = np.clip((w * problem.a * problem.b / (mu * problem.cost)) ** (1.0 / (problem.b + 1.0)),
+                    lin.lower, problem.upper)
+        return _less_round_off(float(terms(n).sum()) + mu * (float(problem.cost @ n) - lin.money))
     low = np.log(lin.lower)
     high = np.log(np.where(np.isfinite(problem.upper), problem.upper, 1.0))
     unbounded = ~np.isfinite(problem.upper)

@@ -193,6 +193,36 @@ class SumTerms:
             return (self.log_weight[index] + self.power * (np.log(loss) - math.log(self.reference))
                     + np.log(-np.expm1(step)))
 
+    def stationary_size(self, log_threshold: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Per group, the fractional size ``x`` where the term's slope ``-v_g'(x)`` falls to
+        ``exp(log_threshold)`` (closed form for ``p = 1``; Newton steps in ``log x`` otherwise,
+        all in log space)."""
+        p = self.problem
+        a, b, c = p.a[index], p.b[index], p.c[index]
+        with np.errstate(divide="ignore"):
+            scale = self.log_weight[index] + np.log(a * b * self.power) - math.log(self.reference)
+        # weighted: log(-v') = log(w a b) - (b + 1) log x
+        if self.power == 1.0:
+            return np.exp((scale - log_threshold) / (b + 1.0))
+        # power: h(u) = scale + (p-1) log(L(e^u) / R) - (b+1) u - threshold, u = log x, is
+        # convex and falling; the roots with L replaced by a x^-b or by c lie at or left of its
+        # root, and Newton steps from there rise to it without overshooting
+        power, log_r = self.power, math.log(self.reference)
+        with np.errstate(divide="ignore"):
+            from_own = (scale + (power - 1.0) * (np.log(a) - log_r) - log_threshold) / (
+                (power - 1.0) * b + b + 1.0)
+            from_floor = (scale + (power - 1.0) * (np.log(c) - log_r) - log_threshold) / (b + 1.0)
+        u = np.maximum(from_own, from_floor)
+        for _ in range(60):
+            own = a * np.exp(-b * u)
+            value = (scale + (power - 1.0) * (np.log(c + own) - log_r) - (b + 1.0) * u
+                     - log_threshold)
+            step = value / ((power - 1.0) * b * own / (c + own) + (b + 1.0))
+            u = u + step
+            if np.all(np.abs(step) <= 1e-13 * np.maximum(1.0, np.abs(u))):
+                break
+        return np.exp(u)
+
     def to_aggregate(self, total: float) -> float:
         """The utility's aggregate (loss sense) for a sum of terms ``total``."""
         if self.power == 1.0:
@@ -202,9 +232,31 @@ class SumTerms:
 
 def _units_above(problem, start, cap_total, log_ratio, terms) -> np.ndarray:
     """Per group, the largest total in ``[start, cap_total]`` whose every step's gain per unit
-    cost is at least ``exp(log_ratio)`` (gains shrink with size, so a binary search finds it)."""
+    cost is at least ``exp(log_ratio)``.
+
+    Gains shrink with size. By convexity the step ``m - 1 -> m`` gains between ``-v'(m)`` and
+    ``-v'(m - 1)``, so with ``x`` where ``-v'(x)`` meets the threshold the answer is
+    ``floor(x)`` or ``floor(x) + 1``; the exact gains decide (and guard against round-off).
+    """
     index = np.arange(problem.size)
     threshold = log_ratio + np.log(problem.cost)
+    with np.errstate(over="ignore", invalid="ignore"):
+        guess = terms.stationary_size(threshold, index)
+    if not np.all(np.isfinite(guess) | (guess == np.inf)):
+        return _units_above_by_search(problem, start, cap_total, threshold, terms)
+    m = np.clip(np.floor(np.minimum(guess, 1e300)), start, cap_total)
+    for _ in range(4):
+        grow = (m < cap_total) & (terms.log_gains(np.maximum(m, 1.0), index) >= threshold)
+        shrink = (m > start) & (terms.log_gains(np.maximum(m - 1, 1.0), index) < threshold)
+        if not (np.any(grow) or np.any(shrink)):
+            return m
+        m = m + grow - shrink
+    return _units_above_by_search(problem, start, cap_total, threshold, terms)
+
+
+def _units_above_by_search(problem, start, cap_total, threshold, terms) -> np.ndarray:
+    """:func:`_units_above` by binary search (when the closed-form guess is off by round-off)."""
+    index = np.arange(problem.size)
     low, high = start.copy(), cap_total.copy()  # answer in [low, high]
     while np.any(high > low):
         mid = np.maximum(np.floor((low + high + 1) / 2), low + 1)
@@ -280,9 +332,10 @@ def _lowest_level(problem: AllocationProblem, start: np.ndarray) -> np.ndarray:
     high = float(np.max(_own_loss(problem, start, slice(None)) + shift))  # feasible: start
     pool_floor = _own_loss(problem, np.minimum(problem.upper, 1e300), slice(None)) + shift
     low = float(max(np.max(problem.c + shift), np.max(pool_floor)))
+    # a level near the optimum is enough: the worst-group steps below reach it exactly
     high = bisect_monotone(
         lambda level: problem.affordable(totals_at(level)), low, high, want_high=False,
-        rel_tol=1e-12,
+        rel_tol=1e-7,
     )  # fmt: skip
     n = totals_at(high)
     if not problem.affordable(n):  # only when the bisection never moved: start itself
@@ -372,7 +425,7 @@ def _budget_multipliers(problem, start, cap_total, left, terms) -> list[float]:
             high = mid
         else:
             low = mid
-        if high - low <= 1e-13 * max(1.0, abs(high)):
+        if high - low <= 1e-10 * max(1.0, abs(high)):
             break
     return [low, high]
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from allocate.baselines import BASELINES, baseline_totals
-from allocate.bounds import certified_bound
+from allocate.bounds import certified_bound, linearised_bound
 from allocate.curves import size_for_own_term
 from allocate.errors import InfeasibleStudy, InputError
 from allocate.integer import least_totals_for_levels, round_and_repair, solve_separable
@@ -335,12 +335,14 @@ def _certify(problem: AllocationProblem, solved: _Solved, n: np.ndarray, integer
              proven: bool) -> _Certificate:
     """The certified bound on the plan at totals ``n`` and whether it proves the plan optimal."""
     objective = problem.objective(n)
-    found = certified_bound(problem, solved.relaxed if solved.relaxed is not None else n)
+    point = solved.relaxed if solved.relaxed is not None else n
+    if integer and proven:  # the method's proof certifies it; the relaxation gives the rate
+        found = linearised_bound(problem, point)
+        return _Certificate(objective, f"exact: {solved.method}", True, found.budget_multiplier)
+    found = certified_bound(problem, point)
     bound, method = found.value, found.method
     if solved.bound is not None and solved.bound > bound:
         bound, method = solved.bound, "Lagrangian bound in whole samples"
-    if integer and proven:
-        return _Certificate(objective, f"exact: {solved.method}", True, found.budget_multiplier)
     bound = min(bound, objective)
     tolerance = 0.0 if integer else CONTINUOUS_GAP * abs(objective)
     return _Certificate(bound, method, objective - bound <= tolerance, found.budget_multiplier)

@@ -433,7 +433,7 @@ def _budget_multipliers(problem, start, cap_total, left, terms) -> list[float]:
 def _common_unit(costs: np.ndarray) -> Fraction | None:
     """The largest unit every cost is a whole multiple of, when the costs are simple fractions."""
     fractions = []
-    for cost in costs:
+    for cost in np.unique(costs):
         fraction = Fraction(float(cost)).limit_denominator(1000)
         if abs(float(fraction) - cost) > 1e-12 * cost:
             return None

@@ -290,6 +290,9 @@ def _least_totals_for_targets(problem: AllocationProblem, integer: bool) -> np.n
 
 #: A continuous plan is "optimal" when its certified gap is within this fraction of the objective.
 CONTINUOUS_GAP = 1e-5
+#: A whole-sample plan whose certified gap is within this fraction of the objective (the
+#: round-off of the sums behind the bound) is proven optimal.
+WHOLE_SAMPLE_ROUND_OFF = 1e-12
 
 
 @dataclass(frozen=True)
@@ -344,23 +347,25 @@ def _certify(problem: AllocationProblem, solved: _Solved, n: np.ndarray, integer
     if solved.bound is not None and solved.bound > bound:
         bound, method = solved.bound, "Lagrangian bound in whole samples"
     bound = min(bound, objective)
-    tolerance = 0.0 if integer else CONTINUOUS_GAP * abs(objective)
+    # whole samples: a gap within the round-off of the sums proves the plan; continuous plans
+    # are solved to a tolerance
+    tolerance = (WHOLE_SAMPLE_ROUND_OFF if integer else CONTINUOUS_GAP) * abs(objective)
     return _Certificate(bound, method, objective - bound <= tolerance, found.budget_multiplier)
 
 
 def _allocation(problem: AllocationProblem, study: StudySpec, n: np.ndarray
                 ) -> tuple[GroupAllocation, ...]:
+    n = np.asarray(n, dtype=float)
     losses = problem.losses(n)
+    if study.sense == "score":
+        losses = np.array([g.curve.score_max for g in study.groups]) - losses
+    collect = n - problem.have
+    columns = zip(problem.have.tolist(), collect.tolist(), n.tolist(),
+                  (problem.cost * collect).tolist(), losses.tolist(), strict=True)
     return tuple(
-        GroupAllocation(
-            name=group.name,
-            have=float(group.have),
-            collect=float(n[i] - problem.have[i]),
-            total=float(n[i]),
-            cost=float(problem.cost[i] * (n[i] - problem.have[i])),
-            predicted=float(group.curve.to_metric(losses[i])),
-        )
-        for i, group in enumerate(study.groups)
+        GroupAllocation(name=group.name, have=have, collect=more, total=total, cost=cost,
+                        predicted=predicted)
+        for group, (have, more, total, cost, predicted) in zip(study.groups, columns, strict=True)
     )
 
 

@@ -129,9 +129,12 @@ def solve_separable(problem: AllocationProblem) -> IntegerSolution:
     if np.ptp(problem.cost) <= 1e-12 * problem.cost.max():
         return IntegerSolution(_priority_fill(problem, start, left, terms),
                                "priority rule (equal costs)", exact=True)
-    heuristic = _priority_fill(problem, start, left, terms)
-    terms = terms.scaled_for(heuristic)
-    ranges = _lagrangian_ranges(problem, start, left, terms, heuristic)
+    fill = _priority_fill_crossing(problem, start, left, terms)
+    heuristic = fill.n
+    scaled = terms.scaled_for(heuristic)
+    crossing = fill.crossing - scaled.power * math.log(scaled.reference)  # in scaled units
+    terms = scaled
+    ranges = _lagrangian_ranges(problem, start, left, terms, heuristic, crossing)
     exact = None if ranges is None else _dynamic_programme(problem, *ranges[:2], terms)
     if exact is not None:
         return IntegerSolution(exact, "Lagrangian bounds + dynamic programme", exact=True)
@@ -281,27 +284,35 @@ def _log_ratio_bracket(problem, start, cap_total, terms) -> tuple[float, float] 
     return (low, high) if math.isfinite(high) else None
 
 
+@dataclass(frozen=True)
+class _Fill:
+    """The priority rule's totals and the log gain per cost of the first step the budget could
+    not pay for (``-inf`` when every step fitted): the budget's multiplier, in log."""
+
+    n: np.ndarray
+    crossing: float
+
+
 def _priority_fill(problem, n, left, terms) -> np.ndarray:
     """Spend ``left`` one sample at a time on the largest gain per unit cost, skipping groups
-    whose next sample no longer fits. A threshold search (in log gain per cost) first jumps to
-    a point of the greedy order close to where the budget runs out, so large budgets take few
-    steps; the steps from there are the greedy rule's own."""
+    whose next sample no longer fits (see :func:`_priority_fill_crossing`)."""
+    return _priority_fill_crossing(problem, n, left, terms).n
+
+
+def _priority_fill_crossing(problem, n, left, terms) -> _Fill:
+    """The priority rule, and where its order crosses the budget.
+
+    A jump first: the continuous stationary sizes give the gain per cost at which the budget
+    runs out; the whole-sample totals just above that threshold (a point of the greedy order,
+    found by raising the threshold until they fit) are where the one-sample steps start, so a
+    large budget takes few steps. The steps from there are the greedy rule's own.
+    """
     n = np.asarray(n, dtype=float).copy()
     cap_total = np.minimum(problem.upper, n + np.floor(max(left, 0.0) / problem.cost + 1e-9))
     bracket = _log_ratio_bracket(problem, n, cap_total, terms)
     if bracket is None:
-        return n
-    low_ratio, high_ratio = bracket
-    best = n
-    for _ in range(100):
-        mid = 0.5 * (high_ratio + low_ratio)
-        candidate = _units_above(problem, n, cap_total, mid, terms)
-        if problem.cost @ (candidate - n) <= left:
-            best, high_ratio = candidate, mid
-        else:
-            low_ratio = mid
-        if high_ratio - low_ratio <= 1e-4:  # the greedy steps below finish it exactly
-            break
+        return _Fill(n, -math.inf)
+    best = _greedy_point(problem, n, cap_total, left, terms, bracket)
     left -= float(problem.cost @ (best - n))
     n = best
     log_cost = np.log(problem.cost)
@@ -310,16 +321,47 @@ def _priority_fill(problem, n, left, terms) -> np.ndarray:
     heap = [(-float(key), int(g)) for key, g in zip(keys, open_, strict=True)]
     heapq.heapify(heap)
     tolerance = 1e-9 * max(1.0, abs(problem.budget))
+    crossing = -math.inf
     while heap:
-        _, g = heapq.heappop(heap)
+        key, g = heapq.heappop(heap)
         if problem.cost[g] > left + tolerance:
+            crossing = max(crossing, -key)
             continue
         n[g] += 1
         left -= problem.cost[g]
         if n[g] < problem.upper[g]:
             key = terms.log_gains(n[[g]], [g])[0] - log_cost[g]
             heapq.heappush(heap, (-float(key), g))
-    return n
+    return _Fill(n, crossing)
+
+
+def _greedy_point(problem, start, cap_total, left, terms, bracket) -> np.ndarray:
+    """Whole totals on the greedy order that fit ``left``, close to where it runs out."""
+    index = np.arange(problem.size)
+    log_cost = np.log(problem.cost)
+    low, high = bracket
+
+    def smooth_spend(log_ratio: float) -> float:
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = terms.stationary_size(log_ratio + log_cost, index)
+        return float(problem.cost @ (np.clip(np.nan_to_num(x, posinf=1e300), start, cap_total)
+                                     - start))
+
+    for _ in range(60):  # the continuous threshold, to 1e-6 in log
+        mid = 0.5 * (low + high)
+        if smooth_spend(mid) > left:
+            low = mid
+        else:
+            high = mid
+        if high - low <= 1e-6:
+            break
+    margin = 1e-6
+    while True:  # whole samples just above it; raise it until they fit
+        threshold = high + margin
+        candidate = _units_above(problem, start, cap_total, threshold, terms)
+        if problem.cost @ (candidate - start) <= left or threshold >= bracket[1]:
+            return candidate if problem.cost @ (candidate - start) <= left else start.copy()
+        margin *= 8.0
 
 
 def _lowest_level(problem: AllocationProblem, start: np.ndarray) -> np.ndarray:
@@ -356,7 +398,7 @@ def _lowest_level(problem: AllocationProblem, start: np.ndarray) -> np.ndarray:
     return n
 
 
-def _lagrangian_ranges(problem, start, left, terms, incumbent
+def _lagrangian_ranges(problem, start, left, terms, incumbent, crossing: float
                        ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """Per-group ranges of totals that can hold an optimum, from a Lagrangian bound.
 
@@ -374,7 +416,9 @@ def _lagrangian_ranges(problem, start, left, terms, incumbent
     cap_total = np.minimum(problem.upper, start + np.floor(max(left, 0.0) / problem.cost + 1e-9))
     incumbent_value = float(values(incumbent, index).sum())
     best = None
-    for log_lam in _budget_multipliers(problem, start, cap_total, left, terms):
+    # the dual function is concave and peaks where the greedy order crosses the budget: at the
+    # gain per cost of the first step it could not pay for (either side of it, for round-off)
+    for log_lam in (crossing, crossing + 1e-12, crossing - 1e-12):
         lam = math.exp(log_lam) if log_lam > -math.inf else 0.0
         minimiser = _units_above(problem, start, cap_total, log_lam, terms)
         phi = values(minimiser, index) + lam * problem.cost * (minimiser - start)
@@ -408,26 +452,6 @@ def _lagrangian_ranges(problem, start, left, terms, incumbent
         lower = search(start.copy(), minimiser.copy(), keep_low_side=True)
         upper = search(minimiser.copy(), cap_total.copy(), keep_low_side=False)
     return lower, upper, bound, lam
-
-
-def _budget_multipliers(problem, start, cap_total, left, terms) -> list[float]:
-    """Log multipliers either side of where the per-group minimisers' cost crosses ``left``."""
-    bracket = _log_ratio_bracket(problem, start, cap_total, terms)
-    if bracket is None:
-        return [-math.inf]
-    low, high = bracket
-    if problem.cost @ (_units_above(problem, start, cap_total, low, terms) - start) <= left:
-        return [-math.inf, low]  # the budget fills every group the budget alone allows
-    for _ in range(200):
-        mid = 0.5 * (high + low)
-        spent = problem.cost @ (_units_above(problem, start, cap_total, mid, terms) - start)
-        if spent <= left:
-            high = mid
-        else:
-            low = mid
-        if high - low <= 1e-10 * max(1.0, abs(high)):
-            break
-    return [low, high]
 
 
 def _common_unit(costs: np.ndarray) -> Fraction | None:

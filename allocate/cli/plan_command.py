@@ -10,15 +10,13 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
+from allocate.errors import FairallocError
+from allocate.utilities import UTILITY_NAMES
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
-class UtilityChoice(StrEnum):
-    weighted = "weighted"
-    maximin = "maximin"
-    power_mean = "power-mean"
-    target = "target"
+UtilityChoice = StrEnum("UtilityChoice", {name.replace("-", "_"): name for name in UTILITY_NAMES})
 
 
 @app.command("plan")
@@ -55,13 +53,16 @@ def plan_command(
     if plot is not None:
         check_output_path(plot, what="--plot", suffixes=FIGURE_SUFFIXES)
     spec = read_study(study)
-    result = make_plan(
-        spec,
-        budget=budget,
-        utility=None if utility is None else utility.value,
-        p=p,
-        integer=False if continuous else None,
-    )
+    try:
+        result = make_plan(
+            spec,
+            budget=budget,
+            utility=None if utility is None else utility.value,
+            p=p,
+            integer=False if continuous else None,
+        )
+    except FairallocError as error:  # the library names its parameters; say the flags
+        raise type(error)(_with_flags(str(error))) from None
     warnings = _plan_warnings(spec, result)
     if plot is not None:
         from allocate.plotting import save_figure_atomically
@@ -74,6 +75,16 @@ def plan_command(
         typer.echo(json.dumps(data))
     else:
         _print_plan(result, warnings, written=plot)
+
+
+#: Library parameters in plan()'s messages, and the options that set them here.
+_FLAGS = {"pass budget=": "pass --budget", "(integer=False)": "(--continuous)"}
+
+
+def _with_flags(message: str) -> str:
+    for library, flag in _FLAGS.items():
+        message = message.replace(library, flag)
+    return message
 
 
 def _plan_warnings(spec, result) -> list[str]:

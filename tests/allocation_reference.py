@@ -67,18 +67,16 @@ def all_allocations(groups, budget: float) -> np.ndarray:
     cost = np.array([g.cost for g in groups])
     left = budget - spend(groups, lower)
     assert left >= 0, "the quotas alone exceed the budget"
-    rows = [np.zeros(0)]
+    rows = np.zeros((1, 0))
     for i in range(len(groups)):
         most = int(min(upper[i] - lower[i], math.floor(left / cost[i] + 1e-9)))
+        room = left - rows @ cost[:i]
         grown = []
-        for row in rows:
-            room = left - row @ cost[:i]
-            for extra in range(0, most + 1):
-                if extra * cost[i] > room + 1e-9:
-                    break
-                grown.append(np.append(row, extra))
-        rows = grown
-    return lower + np.array(rows)
+        for extra in range(most + 1):
+            fits = rows[room >= extra * cost[i] - 1e-9]
+            grown.append(np.column_stack([fits, np.full(len(fits), extra)]))
+        rows = np.concatenate(grown)
+    return lower + rows
 
 
 def brute_force(groups, budget: float, utility: str, p: float = 2.0) -> tuple[float, np.ndarray]:

@@ -24,6 +24,8 @@ _PUBLIC: dict[str, str] = {
     "read_points": "allocate.points",
     "validate_points": "allocate.points",
     "curves_to_toml": "allocate.curve_file",
+    "measure_curves": "allocate.measure",
+    "MeasuredCurves": "allocate.measure",
     # allocation
     "GroupSpec": "allocate.study_file",
     "StudySpec": "allocate.study_file",

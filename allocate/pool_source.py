@@ -375,7 +375,7 @@ def replay_collection(
     if "oracle" in strategies:
         best = float(table.loc[table["strategy"] == "oracle", "objective"].iloc[0])
         better = 1.0 if source.sense == "score" else -1.0
-        table["regret"] = better * (best - table["objective"])
+        table["regret"] = better * (best - table["objective"]) + 0.0  # no negative zero
     else:
         table["regret"] = np.nan
     return ReplayResult(table=table, sense=source.sense, trajectories=trajectories)

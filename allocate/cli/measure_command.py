@@ -105,17 +105,36 @@ def measure_command(
     held_out = int(test_size) if test_size >= 1 and test_size == int(test_size) else test_size
 
     started = time.perf_counter()
-    with _progress_bar() as advance:
-        measured = measure_curves(
-            X, y.to_numpy(), labels.to_numpy(), estimator=estimator, scoring=scoring,
-            sizes=size_list, fractions=fraction_list, training=training.value,
-            test_size=held_out, replicates=replicates, seed=seed, n_jobs=jobs,
-            progress=advance,
-        )  # fmt: skip
+    try:
+        with _progress_bar() as advance:
+            measured = measure_curves(
+                X, y.to_numpy(), labels.to_numpy(), estimator=estimator, scoring=scoring,
+                sizes=size_list, fractions=fraction_list, training=training.value,
+                test_size=held_out, replicates=replicates, seed=seed, n_jobs=jobs,
+                progress=advance,
+            )  # fmt: skip
+    except InputError as error:
+        raise InputError(_with_flags(str(error))) from None
     elapsed = time.perf_counter() - started
     with atomic_path(output) as temporary:
         measured.points.to_csv(temporary, index=False)
     _report(measured, output, chosen, elapsed)
+
+
+#: The library's parameter names in its messages -> this command's options.
+_FLAGS = {
+    "training='pooled'": "--training pooled",
+    "a smaller test_size": "a smaller --test-size",
+    "ask for smaller sizes": "ask for smaller --sizes",
+    "use larger fractions or explicit sizes": "use larger --fractions or --sizes",
+    "give sizes, or fractions": "give --sizes, or --fractions",
+}
+
+
+def _with_flags(message: str) -> str:
+    for parameter, flag in _FLAGS.items():
+        message = message.replace(parameter, flag)
+    return message
 
 
 def _numbers(values: list[str], kind, option: str) -> list:

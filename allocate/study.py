@@ -19,6 +19,7 @@ checks of what is told are here, the same for both.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -84,8 +85,8 @@ class Study:
     >>> study.tell({g: c for g, c in batch.counts.items()}, points)
     >>> study.state().rounds
     1
-    >>> Study.create(None, spec, strategy="equal").storage
-    <allocate.study_storage.InMemoryStorage object at ...>
+    >>> type(Study.create(None, spec, strategy="equal").storage).__name__  # path None: memory
+    'InMemoryStorage'
     """
 
     def __init__(self, storage: StudyStorage, *, strategy: Strategy | None = None) -> None:
@@ -600,7 +601,16 @@ def _study_to_dict(study: StudySpec) -> dict[str, Any]:
     return data
 
 
+@functools.cache  # package metadata and the platform do not change in a process
+def _provenance_versions() -> tuple[tuple[str, str], ...]:
+    return tuple(_read_provenance().items())
+
+
 def _provenance() -> dict[str, str]:
+    return dict(_provenance_versions())
+
+
+def _read_provenance() -> dict[str, str]:
     versions = {"fairalloc": fairalloc_version(), "python": sys.version.split()[0],
                 "platform": platform.platform(), "sqlite": sqlite3.sqlite_version}
     for package in ("numpy", "scipy", "pandas"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 import json
 import math
 import threading
@@ -178,6 +179,7 @@ class InMemoryStorage(StudyStorage):
         self._spec = super().spec
         self._batches: tuple[_BatchRecord, ...] = ()
         self._lock = threading.RLock()
+        self._cache = _StateCache()
 
     @property
     def meta(self) -> Mapping[str, str]:
@@ -194,22 +196,32 @@ class InMemoryStorage(StudyStorage):
     @contextlib.contextmanager
     def reading(self) -> Iterator[StudyReader]:
         with self._lock:
-            yield _InMemorySession(self._spec, self._meta, list(self._batches))
+            yield _InMemorySession(self._spec, self._meta, list(self._batches), self._cache)
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[StudyWriter]:
         with self._lock:
-            session = _InMemorySession(self._spec, self._meta, list(self._batches))
+            session = _InMemorySession(self._spec, self._meta, list(self._batches),
+                                       self._cache)
             yield session
             self._batches = tuple(session.batches)
 
 
+class _StateCache:
+    """The last state built, and the records it was built from (a simulation asks often)."""
+
+    def __init__(self) -> None:
+        self.records: tuple[_BatchRecord, ...] | None = None
+        self.state: StudyState | None = None
+
+
 class _InMemorySession(StudyWriter):
-    def __init__(self, spec: StudySpec, meta: Mapping[str, str],
-                 batches: list[_BatchRecord]) -> None:
+    def __init__(self, spec: StudySpec, meta: Mapping[str, str], batches: list[_BatchRecord],
+                 cache: _StateCache) -> None:
         self.spec = spec
         self.meta = meta
         self.batches = batches
+        self.cache = cache
 
     def last_batch_number(self) -> int:
         return max((record.number for record in self.batches), default=0)
@@ -229,16 +241,23 @@ class _InMemorySession(StudyWriter):
     def state(self) -> StudyState:
         from allocate.strategies import StudyState
 
-        told = [record for record in self.batches if record.told_at is not None]
+        records = tuple(self.batches)
+        cached = self.cache.records
+        if cached is not None and len(cached) == len(records) and all(
+                a is b for a, b in zip(cached, records, strict=True)):  # records are frozen
+            return self.cache.state
+        told = [record for record in records if record.told_at is not None]
         collected = np.zeros(len(self.spec.groups), dtype=np.int64)
         for record in told:
             collected += np.asarray(record.collected, dtype=np.int64)
         parts = [r.measurements for r in told if r.measurements is not None and len(r.measurements)]
-        measurements = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            {column: [] for column in MEASUREMENT_COLUMNS}))
-        return StudyState(study=self.spec, collected=collected,
-                          measurements=measurements.astype(_MEASUREMENT_TYPES),
-                          rounds=sum(1 for record in told if record.number > 0))
+        measurements = (pd.concat(parts, ignore_index=True) if parts
+                        else _empty_measurements().copy())
+        collected.setflags(write=False)  # the cached state is shared by later reads
+        state = StudyState(study=self.spec, collected=collected, measurements=measurements,
+                           rounds=sum(1 for record in told if record.number > 0))
+        self.cache.records, self.cache.state = records, state
+        return state
 
     def asks_nothing(self, number: int) -> bool:
         return not any(next(r for r in self.batches if r.number == number).counts)
@@ -289,7 +308,7 @@ class _InMemorySession(StudyWriter):
         index = next(i for i, record in enumerate(self.batches) if record.number == number)
         self.batches[index] = replace(
             self.batches[index], told_at=now(), collected=tuple(int(c) for c in counts),
-            measurements=measurements[list(MEASUREMENT_COLUMNS)].reset_index(drop=True).copy())
+            measurements=_typed(measurements[list(MEASUREMENT_COLUMNS)].reset_index(drop=True)))
 
 
 # ---- shared by the backends -----------------------------------------------------------------
@@ -384,12 +403,28 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+@functools.cache  # reading package metadata is slow, and it does not change in a process
 def fairalloc_version() -> str:
     """The installed fairalloc's version ("unknown" from a bare checkout)."""
     try:
         return metadata.version("fairalloc")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
         return "unknown"
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the measurement columns' types (cast only where they differ: casting is
+    most of a simulated round's bookkeeping)."""
+    wanted = _empty_measurements().dtypes
+    differ = {c: _MEASUREMENT_TYPES[c] for c in MEASUREMENT_COLUMNS
+              if table[c].dtype != wanted[c]}
+    return table.astype(differ) if differ else table.copy()
+
+
+@functools.cache
+def _empty_measurements() -> pd.DataFrame:
+    return pd.DataFrame({column: [] for column in MEASUREMENT_COLUMNS}).astype(
+        _MEASUREMENT_TYPES)
 
 
 def _finite_or_none(value: Any) -> float | None:

@@ -395,7 +395,21 @@ def _fit_from_detail(detail: dict) -> CurveFit:
         bootstrap_samples=None if samples is None else np.array(samples, dtype=float),
         bootstrap_method=detail["bootstrap_method"],
         warnings=tuple(detail["warnings"]),
+        **_goodness_of_fit(detail),
     )
+
+
+def _goodness_of_fit(detail: dict) -> dict[str, Any]:
+    """The fit statistics a detail holds (studies written before they existed hold none)."""
+    found: dict[str, Any] = {}
+    if detail.get("residual_dof") is not None:
+        found["residual_dof"] = int(detail["residual_dof"])
+    for name in ("r_squared", "log_likelihood", "aic", "bic"):
+        if name in detail:
+            found[name] = float("nan") if detail[name] is None else float(detail[name])
+    if detail.get("fitted_sizes") is not None:
+        found["fitted_sizes"] = tuple(float(v) for v in detail["fitted_sizes"])
+    return found
 
 
 def now() -> str:

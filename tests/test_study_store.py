@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import textwrap
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -593,3 +595,31 @@ def test_a_stored_study_needs_a_strategy_name_and_memory_takes_an_object(tmp_pat
     assert memory.ask().counts == {"CEU": 1, "YRI": 1} and memory.strategy_name == "recording"
     assert strategy.draws == [np.random.default_rng(np.random.SeedSequence(3, spawn_key=(1,)))
                               .integers(0, 2**62, size=3).tolist()]
+
+
+OLD_FILE = Path(__file__).parent / "data" / "study_6dc6b87.sqlite"
+
+
+def test_a_study_file_written_before_the_split_opens_and_goes_on(tmp_path):
+    """tests/data/study_6dc6b87.sqlite was written by commit 6dc6b87's study_store.py:
+    make_spec() but with plain curves (a = 1, b = 0.5), strategy adaptive, seed 7, batch 0.5;
+    three rounds each told
+    SOURCE.measure(totals after the batch, seed=round); then batch 4 asked and left open.
+    The numbers below are what 6dc6b87 reported for it."""
+    path = tmp_path / "old.sqlite"
+    shutil.copyfile(OLD_FILE, path)
+    study = Study.load(path)
+    assert study.spec.names == ("CEU", "YRI") and study.spec.budget == 1000.0
+    assert study.seed == 7 and study.strategy_settings["batch"] == 0.5
+    status = study.status()
+    assert status.rounds == 3 and status.open_batch.number == 4
+    assert status.open_batch.counts == {"CEU": 49, "YRI": 33}
+    assert status.open_batch.target_totals == {"CEU": 420.0, "YRI": 300.0}
+    assert [g.total for g in status.groups] == [323, 233]
+    assert [g.predicted_now for g in status.groups] == [0.1573965385783305, 0.8517091656499807]
+    assert [g.predicted_at_plan for g in status.groups] == [0.1428456674083356,
+                                                            0.7855019201049117]
+    assert status.fits["YRI"].residual_dof is None  # 6dc6b87 did not store it
+    batch = study.ask()
+    study.tell(batch.counts, measure(study, batch.counts, seed=3))
+    assert study.state().rounds == 4 and study.ask().number == 5

@@ -118,10 +118,13 @@ def checked_measurements(measurements: Any, state: StudyState,
         return pd.DataFrame({column: [] for column in columns})
     table = validate_points(measurements, source="measurements")
     spec = state.study
-    for name in table["group"]:
-        if name not in spec.names:
+    known = set(spec.names)
+    for name in table["group"].unique():
+        if name not in known:
             raise InputError(f"measurements: {_unknown_group(name, spec)}")
-    if "seed" in table.columns:
+    if "seed" in table.columns and table["seed"].dtype.kind == "i":  # whole already: the
+        table["seed"] = table["seed"].astype("Int64")  # common case, and a fast one
+    elif "seed" in table.columns:
         seeds = pd.to_numeric(table["seed"], errors="coerce")
         bad = (seeds.isna() & table["seed"].notna()) | (seeds.notna() & (
             (seeds % 1 != 0) | (seeds.abs() >= 2.0**63)))

@@ -468,7 +468,7 @@ def _finished_batch(spec: StudySpec, number: int, proposal) -> Batch:
     from allocate.study_storage import make_batch
 
     warnings_ = () if proposal.fits is None else tuple(proposal.fits.warnings)
-    return make_batch(spec, number, dict.fromkeys(spec.names, 0), None, proposal.note, now(),
+    return make_batch(spec, number, dict.fromkeys(spec.names, 0), None, proposal.note, None,
                       warnings_)
 
 

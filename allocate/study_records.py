@@ -36,8 +36,9 @@ class Batch:
         What collecting ``counts`` costs.
     note : str
         The strategy's note ("pilot", "adaptive", "equal fallback: ...").
-    asked_at : str
-        When the batch was first asked for (UTC, ISO 8601).
+    asked_at : str or None
+        When the batch was first asked for (UTC, ISO 8601); None for a finished batch, which
+        is answered but never recorded.
     warnings : tuple of str
         What the curve fits behind this batch warned about (each prefixed by its group), e.g.
         a score that falls as samples grow: the plan rests on those curves.
@@ -48,7 +49,7 @@ class Batch:
     target_totals: dict[str, float] | None
     cost: float
     note: str
-    asked_at: str
+    asked_at: str | None
     warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:  # the batch's own copies, not the caller's dicts

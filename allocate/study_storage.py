@@ -315,7 +315,7 @@ class _InMemorySession(StudyWriter):
 
 
 def make_batch(spec: StudySpec, number: int, counts: Mapping[str, int],
-               target_totals: Mapping[str, float] | None, note: str, asked_at: str,
+               target_totals: Mapping[str, float] | None, note: str, asked_at: str | None,
                warnings: tuple[str, ...] = ()) -> Batch:
     """A :class:`Batch` in study order, with its cost."""
     ordered = {name: int(counts[name]) for name in spec.names}

@@ -389,18 +389,26 @@ def test_status_names_the_studys_own_sense_before_and_after_a_fit(capsys, tmp_pa
     assert code == 0 and f"predicted {sense}" in out and f"predicted {other}" not in out
 
 
-def test_fit_warnings_are_shown_in_next_and_status_not_only_in_json(capsys, files, tmp_path):
+RISING = [(n, 0.3 + n / 2000) for n in (50, 100, 150, 200)]  # a loss that grows with n
+EXACT = [(n, 2.0 * n ** -0.5 + 0.05) for n in (50, 100, 200)]  # 3 points, 3 parameters
+
+
+@pytest.mark.parametrize(("measured", "expected"), [
+    (RISING, "the measured loss rises as n grows"),
+    (EXACT, "no residual degrees of freedom"),
+])
+def test_fit_warnings_are_shown_in_next_and_status_not_only_in_json(capsys, files, tmp_path,
+                                                                    measured, expected):
     study_file, db = files
     study_file.write_text(STUDY_TOML.replace('cost = 1.0\n', 'cost = 1.0\nhave = 200\n')
                           .replace('cost = 1.5\n', 'cost = 1.5\nhave = 200\n')
                           .replace('have = 12\n', 'have = 200\n'))
-    points = tmp_path / "in_hand.csv"  # a loss that rises as samples grow: nonsense to fit
-    pd.DataFrame([(g, n, 0.3 + n / 2000) for g in ("CEU", "YRI", "CHB")
-                  for n in (50, 100, 150, 200)], columns=["group", "n", "value"]).to_csv(
-        points, index=False)
+    points = tmp_path / "in_hand.csv"
+    pd.DataFrame([(g, n, value) for g in ("CEU", "YRI", "CHB") for n, value in measured],
+                 columns=["group", "n", "value"]).to_csv(points, index=False)
     initialised(capsys, files, "--points", points)
     batch = next_batch(capsys, db)
-    assert batch["warnings"] and any(w.startswith("YRI: ") for w in batch["warnings"])
+    assert any(w.startswith("YRI: ") and expected in w for w in batch["warnings"])
     code, out, err = run(capsys, "study", "next", "--db", db)
     assert code == 0, err
     assert all(f"warning: {warning}" in out for warning in batch["warnings"])

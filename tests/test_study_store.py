@@ -268,7 +268,7 @@ def test_a_finished_study_asks_for_nothing_and_refuses_results(study):
     assert state.remaining < min(g.cost for g in state.study.groups)
     assert untouched(study) == before_finish  # asking a finished study records nothing
     again = study.ask()
-    assert again.finished and again.number == batch.number and again.note == batch.note
+    assert again == batch and batch.asked_at is None  # answered, never recorded
     assert untouched(study) == before_finish
     with pytest.raises(InputError, match="the study is finished"):
         study.tell({"CEU": 0, "YRI": 0})

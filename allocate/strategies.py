@@ -25,6 +25,7 @@ import pandas as pd
 from allocate.curves import Curve
 from allocate.errors import FitError, InfeasibleStudy, InputError
 from allocate.fitting import CurveFits, fit_group
+from allocate.study_checks import MEASUREMENT_COLUMNS
 from allocate.study_file import StudySpec
 
 __all__ = [
@@ -49,7 +50,6 @@ STRATEGIES: tuple[str, ...] = (
     "worst-group",
     "oracle",
 )
-MEASUREMENT_COLUMNS = ("group", "n", "n_total", "value", "seed")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class StudyState:
     def start(cls, study: StudySpec) -> StudyState:
         """The state of a study that has collected nothing yet."""
         if study.budget is None:
-            raise InputError("a sequential study needs a budget; set budget = ... in the file")
+            raise InputError("a sequential study needs a budget; give the StudySpec a budget")
         return cls(study=study, collected=np.zeros(len(study.groups), dtype=np.int64))
 
     @property

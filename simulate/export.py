@@ -17,7 +17,7 @@ from allocate.errors import InputError
 from allocate.files import atomic_path
 from simulate.cohort import Cohort
 
-__all__ = ["individual_names", "variant_alleles", "write_vcf", "write_plink"]
+__all__ = ["individual_names", "variant_alleles", "write_vcf", "write_plink", "fam_phenotype"]
 
 _PLINK_CHUNK = 4096
 
@@ -36,6 +36,23 @@ def variant_alleles(cohort: Cohort) -> tuple[list[str], list[str]]:
         ancestral.append(record.ancestral_state)
         derived.append(record.mutations[0].derived_state)
     return ancestral, derived
+
+
+def fam_phenotype(values: np.ndarray, *, binary: bool | None = None) -> list[str]:
+    """The ``.fam`` phenotype column of ``values``: cases 2, controls 1 for a binary trait,
+    the value itself (6 significant digits) for a quantitative one, -9 where missing."""
+    values = np.asarray(values, dtype=float)
+    missing = np.isnan(values)
+    is_01 = bool(np.isin(values[~missing], (0.0, 1.0)).all())
+    if binary is None:
+        binary = is_01
+    if binary and not is_01:
+        raise InputError("a binary phenotype must be 0 (control), 1 (case) or NaN (missing)")
+    if binary:
+        coded = np.where(values == 1, "2", "1")
+    else:
+        coded = np.array([f"{value:.6g}" for value in values], dtype=object)
+    return list(np.where(missing, "-9", coded))
 
 
 def _selected(cohort: Cohort, individuals: Sequence[int] | None) -> np.ndarray:
@@ -98,11 +115,21 @@ def write_plink(
     *,
     individuals: Sequence[int] | None = None,
     phenotype: np.ndarray | None = None,
+    binary: bool | None = None,
 ) -> list[Path]:
     """Write PLINK 1 binary files ``<prefix>.bed/.bim/.fam`` (SNP-major) with bed-reader.
 
     Dosages are decoded a block of variants at a time, so the whole matrix is never needed.
-    ``phenotype`` (one value per chosen individual) fills the ``.fam`` phenotype column.
+    ``phenotype`` (one value per chosen individual, NaN for missing) fills the ``.fam``
+    phenotype column. A binary trait is written in PLINK's case/control coding: 2 for a case
+    (value 1), 1 for a control (value 0), -9 for missing; PLINK would read a 0/1 column as
+    missing/control.
+
+    Parameters
+    ----------
+    binary : bool, optional
+        Whether ``phenotype`` is a 0/1 case/control trait (then written as 1/2); by default,
+        when its values are only 0, 1 and NaN.
 
     Returns
     -------
@@ -135,7 +162,7 @@ def write_plink(
             raise InputError(
                 f"phenotype needs one value per individual ({chosen.size}); got {phenotype.shape}"
             )
-        properties["pheno"] = [f"{value:.6g}" for value in phenotype]
+        properties["pheno"] = fam_phenotype(phenotype, binary=binary)
     targets = [prefix.with_name(prefix.name + suffix) for suffix in (".bed", ".bim", ".fam")]
     staging = [t.with_name(f".{t.name}.partial") for t in targets]
     try:

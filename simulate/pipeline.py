@@ -225,7 +225,8 @@ def _write_outputs(result: SimulationReport, folder: Path, *, vcf: bool, plink: 
             files[f"vcf/{path.name}"] = path
     if plink:
         paths = write_plink(
-            result.cohort, folder / "plink" / "cohort", phenotype=result.phenotype.values
+            result.cohort, folder / "plink" / "cohort", phenotype=result.phenotype.values,
+            binary=result.phenotype.binary,
         )
         for path in paths:
             files[f"plink/{path.name}"] = path

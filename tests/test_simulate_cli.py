@@ -39,7 +39,8 @@ def test_tables_and_exports_are_written(tmp_path, capsys):
     assert "Portability (ldpred-inf)" in printed
     assert (out / "portability.csv").is_file() and (out / "plink" / "cohort.bed").is_file()
     fam = (out / "plink" / "cohort.fam").read_text().splitlines()
-    assert len(fam) == 300 and {line.split()[-1] for line in fam} == {"0", "1"}
+    # PLINK's case/control coding: 2 case, 1 control (0/1 would read as missing/control).
+    assert len(fam) == 300 and {line.split()[-1] for line in fam} == {"1", "2"}
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,8 @@ class Cohort:
         when it was too large to decode whole.
     provenance : dict
         Software versions that made the cohort.
+    store : simulate.store.GenotypeStore or None
+        The cohort's PLINK 1 genotype store, when it was loaded from the cache.
     """
 
     parameters: CohortParameters
@@ -155,6 +157,7 @@ class Cohort:
     variants: pd.DataFrame
     genotypes: np.ndarray | None = None
     provenance: dict = field(default_factory=dict)
+    store: Any = None
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -198,14 +201,25 @@ class Cohort:
     ) -> np.ndarray:
         """Derived-allele dosages (0, 1, 2) as int8, individuals x variants.
 
-        Reads the decoded matrix when the cohort has one; otherwise decodes only the requested
-        variants for only the requested individuals from the trees.
+        Reads the decoded matrix when the cohort has one; otherwise reads the genotype store
+        or decodes only the requested variants for only the requested individuals from the
+        trees, whichever is faster for that shape (:meth:`GenotypeStore.prefers`). All three
+        hold the same genotypes.
         """
         rows = np.arange(self.num_individuals) if individuals is None else np.asarray(individuals)
         cols = np.arange(self.num_variants) if variants is None else np.asarray(variants)
         if self.genotypes is not None:
             return np.asarray(self.genotypes[np.ix_(rows, cols)], dtype=np.int8)
-        return decode_dosages(self.tree_sequences, self.variants, self.sample_nodes[rows], cols)
+        if self.store is not None and self.store.prefers(rows.size, cols.size):
+            return self.store.read(rows, cols)
+        return self.decoded(rows, cols)
+
+    def decoded(self, individuals: np.ndarray, variants: np.ndarray) -> np.ndarray:
+        """Dosages decoded from the trees (the reference every other copy must equal)."""
+        return decode_dosages(
+            self.tree_sequences, self.variants, self.sample_nodes[np.asarray(individuals)],
+            np.asarray(variants),
+        )  # fmt: skip
 
     def summary(self) -> str:
         p = self.parameters
@@ -363,6 +377,7 @@ def assemble_cohort(
     variants: pd.DataFrame | None = None,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     progress: Progress | None = None,
+    store: Any = None,
 ) -> Cohort:
     """A :class:`Cohort` from simulated chromosomes (variants and genotypes computed if absent)."""
     group, nodes = sample_layout(tree_sequences[0], parameters.groups)
@@ -380,6 +395,7 @@ def assemble_cohort(
         variants=variants,
         genotypes=genotypes,
         provenance=provenance(),
+        store=store,
     )
 
 

@@ -19,9 +19,6 @@ from simulate.cohort import Cohort
 
 __all__ = ["individual_names", "variant_alleles", "write_vcf", "write_plink", "fam_phenotype"]
 
-_PLINK_CHUNK = 4096
-
-
 def individual_names(cohort: Cohort, individuals: np.ndarray) -> list[str]:
     """Names ``<group>_<index within group>`` of the given individuals."""
     first = {g: int(cohort.individuals_of(g)[0]) for g in cohort.groups}
@@ -53,6 +50,26 @@ def fam_phenotype(values: np.ndarray, *, binary: bool | None = None) -> list[str
     else:
         coded = np.array([f"{value:.6g}" for value in values], dtype=object)
     return list(np.where(missing, "-9", coded))
+
+
+def plink_properties(cohort: Cohort, individuals: np.ndarray) -> dict:
+    """bed-reader's ``.fam`` and ``.bim`` fields for ``individuals`` and every kept variant:
+    names, 1-based positions, the derived allele as A1 (counted) and the ancestral as A2."""
+    names = individual_names(cohort, individuals)
+    ancestral, derived = variant_alleles(cohort)
+    chromosome = cohort.variants["chromosome"].to_numpy()
+    position = cohort.variants["position"].to_numpy() + 1
+    return {
+        "fid": names,
+        "iid": names,
+        "sex": np.zeros(len(individuals), dtype=int),
+        "chromosome": [str(c) for c in chromosome],
+        "sid": [f"{c}:{p}" for c, p in zip(chromosome, position, strict=True)],
+        "cm_position": np.zeros(cohort.num_variants),
+        "bp_position": position,
+        "allele_1": derived,
+        "allele_2": ancestral,
+    }
 
 
 def _selected(cohort: Cohort, individuals: Sequence[int] | None) -> np.ndarray:
@@ -136,26 +153,12 @@ def write_plink(
     list of Path
         The ``.bed``, ``.bim`` and ``.fam`` files.
     """
-    from bed_reader import create_bed
+    from simulate.store import plink_files, write_genotype_store
 
     prefix = Path(prefix)
     _prepare_folder(prefix.parent)
     chosen = _selected(cohort, individuals)
-    names = individual_names(cohort, chosen)
-    ancestral, derived = variant_alleles(cohort)
-    chromosome = cohort.variants["chromosome"].to_numpy()
-    position = cohort.variants["position"].to_numpy() + 1
-    properties = {
-        "fid": names,
-        "iid": names,
-        "sex": np.zeros(chosen.size, dtype=int),
-        "chromosome": [str(c) for c in chromosome],
-        "sid": [f"{c}:{p}" for c, p in zip(chromosome, position, strict=True)],
-        "cm_position": np.zeros(cohort.num_variants),
-        "bp_position": position,
-        "allele_1": derived,
-        "allele_2": ancestral,
-    }
+    properties = plink_properties(cohort, chosen)
     if phenotype is not None:
         phenotype = np.asarray(phenotype, dtype=float)
         if phenotype.shape != (chosen.size,):
@@ -163,25 +166,17 @@ def write_plink(
                 f"phenotype needs one value per individual ({chosen.size}); got {phenotype.shape}"
             )
         properties["pheno"] = fam_phenotype(phenotype, binary=binary)
-    targets = [prefix.with_name(prefix.name + suffix) for suffix in (".bed", ".bim", ".fam")]
-    staging = [t.with_name(f".{t.name}.partial") for t in targets]
+    targets = plink_files(prefix)
+    staging = prefix.with_name(f".{prefix.name}.partial")
+    written = plink_files(staging)
     try:
-        with create_bed(
-            staging[0],
-            iid_count=chosen.size,
-            sid_count=cohort.num_variants,
-            properties=properties,
-            bim_location=staging[1],
-            fam_location=staging[2],
-        ) as bed:
-            for start in range(0, cohort.num_variants, _PLINK_CHUNK):
-                columns = np.arange(start, min(start + _PLINK_CHUNK, cohort.num_variants))
-                block = cohort.dosages(chosen, columns)
-                for k in range(columns.size):
-                    bed.write(block[:, k])
-        for source, target in zip(staging, targets, strict=True):
+        write_genotype_store(
+            staging, lambda columns: cohort.dosages(chosen, columns),
+            individuals=chosen.size, variants=cohort.num_variants, properties=properties,
+        )  # fmt: skip
+        for source, target in zip(written, targets, strict=True):
             os.replace(source, target)
     finally:
-        for path in staging:
+        for path in written:
             path.unlink(missing_ok=True)
     return targets

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,7 @@ class SimulationReport:
     portability: Any
     seconds: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    command: tuple[str, ...] | None = None
 
     def variants_table(self) -> pd.DataFrame:
         """Per group: individuals and variants above the MAF floor."""
@@ -115,7 +116,11 @@ class SimulationReport:
         return self.portability.to_frame()
 
     def to_dict(self) -> dict[str, Any]:
+        from simulate.cohort import provenance
+
         return {
+            "command": list(self.command) if self.command is not None else None,
+            "version": provenance()["fairalloc"],
             "config": self.config.to_dict(),
             "cohort": self.cohort.to_dict(),
             "phenotype": self.phenotype.to_dict(),
@@ -139,12 +144,14 @@ def run_simulation(
     plink: bool = False,
     progress: Progress | None = None,
     workers: int = 1,
+    command: Sequence[str] | None = None,
 ) -> SimulationReport:
     """Simulate (or load) the cohort, draw the trait, train and score the portability table.
 
     ``out`` receives ``portability.csv`` and ``summary.json`` (and ``vcf/``, ``plink/`` when
     asked); nothing is written when the settings are refused. ``workers`` processes simulate
-    the chromosomes (the same cohort for any number).
+    the chromosomes (the same cohort for any number). ``command`` (the command line that asked
+    for the run) is recorded in the report and ``summary.json`` with the package version.
     """
     from simulate.cohort import CohortParameters, simulate_cohort
     from simulate.phenotype import check_trait_settings, simulate_phenotype
@@ -196,7 +203,10 @@ def run_simulation(
 
     table = Portability(pd.concat(tables, ignore_index=True))
     seconds["scores"] = time.perf_counter() - start
-    result = SimulationReport(config, cohort, phenotype, split, table, seconds)
+    result = SimulationReport(
+        config, cohort, phenotype, split, table, seconds,
+        command=tuple(command) if command is not None else None,
+    )  # fmt: skip
     if folder is not None:
         result = replace(result, files=_write_outputs(result, folder, vcf=vcf, plink=plink))
     return result

@@ -26,7 +26,14 @@ from allocate.errors import InputError
 from simulate.association import AssociationResult, ScanStatistics, meta_analyse
 from simulate.clumping import clump
 from simulate.cohort import Cohort
-from simulate.metrics import auc, decision_utility, fit_platt, r_squared
+from simulate.metrics import (
+    auc,
+    auc_interval,
+    decision_utility,
+    fit_platt,
+    r_squared,
+    r_squared_interval,
+)
 from simulate.phenotype import Phenotype
 from simulate.training_data import TrainingData
 
@@ -478,7 +485,10 @@ def evaluate_score(
 class Portability:
     """Scores trained on each group's whole training pool, evaluated in every group."""
 
-    table: pd.DataFrame  # columns: trained_on, group, n_train, n_test, r2, r2_genetic, ...
+    #: columns: trained_on, group, n_train, threshold (the score's p-value threshold), variants
+    #: (in the score), n_test, r2 with its 95% interval r2_low/r2_high, r2_genetic, auc with
+    #: auc_low/auc_high, utility, utility_expected
+    table: pd.DataFrame
 
     def matrix(self, metric: str = "r2") -> pd.DataFrame:
         """Training group (rows) x test group (columns) of one metric."""
@@ -512,8 +522,25 @@ def portability(
         n = split.max_training(group, phenotype) if n_train is None else n_train
         score = trainer.fit({group: n})
         table = evaluate_score(score, cohort, phenotype, split, benefit=benefit, cost=cost)
-        tables.append(table.table.assign(trained_on=group, n_train=n))
-    table = pd.concat(tables, ignore_index=True)
-    order = ["trained_on", "group", "n_train", "n_test", "r2", "r2_genetic", "auc", "utility",
+        tables.append(table.table.assign(
+            trained_on=group, n_train=n, threshold=score.threshold, variants=score.variants.size,
+        ))  # fmt: skip
+    table = _with_intervals(pd.concat(tables, ignore_index=True), phenotype, split)
+    order = ["trained_on", "group", "n_train", "threshold", "variants", "n_test", "r2", "r2_low",
+             "r2_high", "r2_genetic", "auc", "auc_low", "auc_high", "utility",
              "utility_expected"]  # fmt: skip
     return Portability(table[order])
+
+
+def _with_intervals(table: pd.DataFrame, phenotype: Phenotype, split: CohortSplit) -> pd.DataFrame:
+    """95% intervals of each row's R^2 (Fisher z) and AUC (Hanley-McNeil) on its test set."""
+    r2 = [r_squared_interval(v, int(n)) for v, n in zip(table["r2"], table["n_test"], strict=True)]
+    cases = {g: int(phenotype.values[test].sum()) for g, test in split.test.items()}
+    aucs = [
+        auc_interval(v, cases[g], int(n) - cases[g]) if phenotype.binary else (np.nan, np.nan)
+        for v, g, n in zip(table["auc"], table["group"], table["n_test"], strict=True)
+    ]
+    return table.assign(
+        r2_low=[low for low, _ in r2], r2_high=[high for _, high in r2],
+        auc_low=[low for low, _ in aucs], auc_high=[high for _, high in aucs],
+    )  # fmt: skip

@@ -214,6 +214,14 @@ class Cohort:
             return self.store.read(rows, cols)
         return self.decoded(rows, cols)
 
+    def haplotypes(self, individuals: np.ndarray, variants: np.ndarray) -> np.ndarray:
+        """True-phase haplotypes (0 ancestral, 1 derived) as int8, two rows per individual
+        (its two sample nodes, in order) x variants, decoded from the trees."""
+        nodes = self.sample_nodes[np.asarray(individuals)].reshape(-1, 1)
+        return decode_dosages(
+            self.tree_sequences, self.variants, nodes, np.asarray(variants), ploidy=1
+        )
+
     def decoded(self, individuals: np.ndarray, variants: np.ndarray) -> np.ndarray:
         """Dosages decoded from the trees (the reference every other copy must equal)."""
         return decode_dosages(
@@ -538,11 +546,13 @@ def decode_dosages(
     columns: np.ndarray,
     *,
     progress: Progress | None = None,
+    ploidy: int = 2,
 ) -> np.ndarray:
     """Decode ``columns`` of ``variants`` for the individuals whose sample nodes are ``nodes``.
 
     Only the requested sites are decoded (random access with ``tskit.Variant.decode``), and only
-    for the requested samples, straight into an int8 individuals x variants matrix.
+    for the requested samples, straight into an int8 individuals x variants matrix. With
+    ``ploidy=1`` each row of ``nodes`` is one haplotype (``nodes`` of shape (haplotypes, 1)).
     """
     columns = np.asarray(columns, dtype=np.int64)
     out = np.empty((nodes.shape[0], columns.size), dtype=np.int8)
@@ -559,7 +569,7 @@ def decode_dosages(
             for row, column in enumerate(block):
                 variant.decode(int(site[column]))
                 haplotypes = variant.genotypes
-                buffer[row] = haplotypes[0::2] + haplotypes[1::2]
+                buffer[row] = haplotypes if ploidy == 1 else haplotypes[0::2] + haplotypes[1::2]
             out[:, block] = buffer.T
         if progress is not None:
             progress("decoding genotypes", int(number), len(tree_sequences))

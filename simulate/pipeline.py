@@ -44,6 +44,9 @@ class SimulationConfig:
     test_fraction: float = 0.25
     wright_fisher_generations: int = 0
     method: str = "clumping"
+    #: Clumping's r^2: ``dosage`` (default; what a study without phase measures) or the
+    #: true-phase ``haplotype`` r^2 of the trees (see :class:`simulate.prs.ScoreTrainer`).
+    ld: str = "dosage"
     #: Clumping keeps p below this (SPEC section 5: 0.01); None chooses the threshold on the
     #: training set's validation split among ``simulate.prs.DEFAULT_THRESHOLDS``.
     p_threshold: float | None = None
@@ -52,6 +55,8 @@ class SimulationConfig:
     def trainer_options(self) -> dict[str, Any]:
         """Options of :class:`simulate.prs.ScoreTrainer` this configuration asks for."""
         options: dict[str, Any] = {"method": self.method}
+        if self.ld != "dosage":
+            options["ld"] = self.ld
         if self.p_threshold is not None:
             options["thresholds"] = (float(self.p_threshold),)
         return options

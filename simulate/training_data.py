@@ -128,11 +128,21 @@ class TrainingData:
 
     # --- reference panels ---------------------------------------------------------------------
 
-    def panel(self, groups: tuple[str, ...]) -> np.ndarray:
-        """The standardised reference panel of ``groups`` (float32, panel rows x variants)."""
-        if groups not in self.panels:
+    def panel(self, groups: tuple[str, ...], ld: str = "dosage") -> np.ndarray:
+        """The standardised reference panel of ``groups`` (float32, rows x variants).
+
+        ``ld="dosage"``: one row per panel member, its dosages; ``"haplotype"``: two rows per
+        member, its true-phase haplotypes from the trees, so that column products are the
+        haplotype correlation r (what ``tskit.LdCalculator`` gives on the panel's trees).
+        Either way columns are centred within each group.
+        """
+        key = groups if ld == "dosage" else (*groups, f"ld={ld}")
+        if key not in self.panels:
             rows = np.concatenate([self.split.reference[g] for g in groups])
-            self.panels[groups] = standardised_panel(
-                self.cohort.dosages(rows), self.cohort.group[rows]
-            ).astype(np.float32)
-        return self.panels[groups]
+            if ld == "dosage":
+                values, labels = self.cohort.dosages(rows), self.cohort.group[rows]
+            else:
+                values = self.cohort.haplotypes(rows, np.arange(self.cohort.num_variants))
+                labels = np.repeat(self.cohort.group[rows], 2)
+            self.panels[key] = standardised_panel(values, labels).astype(np.float32)
+        return self.panels[key]

@@ -87,3 +87,38 @@ def test_a_source_gives_the_numbers_of_trainers_that_share_nothing(world):
         values.append(table["r2_genetic"].item())
     pd.testing.assert_series_equal(grown["value"], pd.Series(values, name="value"),
                                    check_exact=True)  # fmt: skip
+
+
+def test_haplotype_panels_give_the_tree_sequences_own_ld(world):
+    import tskit
+
+    cohort, trait, split = world
+    panel = TrainingData(cohort, trait, split).panel(("CEU",), "haplotype")
+    on_chromosome = np.flatnonzero(cohort.variants["chromosome"].to_numpy() == 1)[:300]
+    columns = panel[:, on_chromosome].astype(np.float64)
+    varying = np.abs(columns).sum(axis=0) > 0
+    ours = (columns.T @ columns) ** 2
+    nodes = cohort.sample_nodes[split.reference["CEU"]].ravel()
+    ts = cohort.tree_sequences[0].simplify(samples=nodes, filter_sites=False)
+    # The LD calculator takes sites of exactly one mutation (ours, where the panel varies).
+    per_site = np.bincount(ts.tables.mutations.site, minlength=ts.num_sites)
+    others = np.flatnonzero(per_site != 1)
+    theirs = tskit.LdCalculator(ts.delete_sites(others)).r2_matrix()
+    sites = cohort.variants["site"].to_numpy()[on_chromosome]
+    compared = varying & (per_site[sites] == 1)
+    assert compared.sum() > 100
+    sites = sites - np.searchsorted(others, sites)  # their ids once the others are deleted
+    expected = theirs[np.ix_(sites[compared], sites[compared])]
+    keep = np.ix_(compared, compared)
+    np.testing.assert_allclose(ours[keep], expected, atol=1e-5)  # float32 panel
+
+
+def test_clumping_on_haplotype_ld_is_an_option_and_dosage_the_default(world):
+    cohort, trait, split = world
+    default = ScoreTrainer(cohort, trait, split).fit({"CEU": 90})
+    dosage = ScoreTrainer(cohort, trait, split, ld="dosage").fit({"CEU": 90})
+    haplotype = ScoreTrainer(cohort, trait, split, ld="haplotype").fit({"CEU": 90})
+    assert np.array_equal(default.variants, dosage.variants)
+    assert haplotype.variants.size > 0
+    with pytest.raises(ValueError, match="ld must be 'dosage' or 'haplotype'"):
+        ScoreTrainer(cohort, trait, split, ld="em")

@@ -11,13 +11,15 @@ stage is printed as a Markdown table with the replicate's wall time. With ``--co
 replicate runs on another checkout's ``allocate``/``simulate`` (an earlier version, for a
 before/after table). ``--results FILE`` writes the replicate's results table, so two versions'
 numbers can be compared (``--expect FILE``: exit 1 unless they are identical). Exits 1 when the
-replicate takes longer than ``--target`` seconds.
+replicate takes longer than ``--target`` seconds of wall time (the CPU time and the load are
+printed beside it: on a shared machine the wall time is the CPU time stretched by the load).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pstats
 import subprocess
 import sys
@@ -45,15 +47,15 @@ from simulate.benchmark import preset_config, run_replicate
 config = preset_config("quick", replicates=int(sys.argv[2]) + 1)
 run_replicate(config, 0, sys.argv[1])  # make sure the cohort is cached (not timed)
 profile = cProfile.Profile()
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 profile.enable()
 results, _ = run_replicate(config, int(sys.argv[2]), sys.argv[1])
 profile.disable()
-wall = time.perf_counter() - start
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu
 profile.dump_stats(sys.argv[3])
 if sys.argv[4]:
     results.to_csv(sys.argv[4], index=False)
-print(json.dumps({"wall_s": wall}))
+print(json.dumps({"wall_s": wall, "cpu_s": cpu}))
 """
 
 
@@ -81,8 +83,6 @@ def main() -> int:
 
     env = None
     if args.code:
-        import os
-
         env = dict(os.environ, PYTHONPATH=str(Path(args.code).resolve()))
     stats_file = Path(args.results or "replicate").with_suffix(".prof")
     started = time.perf_counter()
@@ -91,7 +91,8 @@ def main() -> int:
          args.results],
         stdout=subprocess.PIPE, text=True, check=True, env=env,
     )  # fmt: skip
-    wall = json.loads(completed.stdout.strip().splitlines()[-1])["wall_s"]
+    timing = json.loads(completed.stdout.strip().splitlines()[-1])
+    wall = timing["wall_s"]
     times = stage_times(str(stats_file))
     stats_file.unlink(missing_ok=True)
     print(f"quick preset, replicate {args.replicate}, cached cohort "
@@ -99,7 +100,8 @@ def main() -> int:
     print("| stage (inclusive, under cProfile) | seconds |\n| --- | --- |")
     for label, seconds in times.items():
         print(f"| {label} | {seconds:.2f} |")
-    print(f"\nreplicate wall time under cProfile: {wall:.2f} s")
+    print(f"\nreplicate under cProfile: wall {wall:.2f} s, CPU {timing['cpu_s']:.2f} s "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
     failed = False
     if args.expect:
         import pandas as pd

@@ -12,10 +12,19 @@ Everything a user needs is importable from here.
 """
 
 from simulate.association import AssociationResult, ScanStatistics, meta_analyse
+from simulate.benchmark import (
+    BenchConfig,
+    BenchResult,
+    compare_strategies,
+    preset_config,
+    run_benchmark,
+    run_replicate,
+    summarise,
+)
 from simulate.clumping import clump, standardised_panel
 from simulate.cohort import Cohort, CohortParameters, simulate_cohort
 from simulate.demography import out_of_africa_3g09
-from simulate.export import write_plink, write_vcf
+from simulate.export import fam_phenotype, write_plink, write_vcf
 from simulate.metrics import PlattScaling, auc, decision_utility, fit_platt, r_squared
 from simulate.phenotype import Phenotype, simulate_phenotype
 from simulate.prs import (
@@ -30,9 +39,21 @@ from simulate.prs import (
 )
 from simulate.shrinkage import ld_blocks, ldpred_inf_weights, marginal_correlations
 from simulate.source import GenomicSource, genomic_source_for_benchmark
+from simulate.store import GenotypeStore, write_genotype_store
+from simulate.training_data import TrainingData
 
 __all__ = [
     "AssociationResult",
+    "BenchConfig",
+    "BenchResult",
+    "GenotypeStore",
+    "TrainingData",
+    "compare_strategies",
+    "preset_config",
+    "run_benchmark",
+    "run_replicate",
+    "summarise",
+    "write_genotype_store",
     "Cohort",
     "CohortParameters",
     "CohortSplit",
@@ -61,6 +82,7 @@ __all__ = [
     "simulate_phenotype",
     "split_cohort",
     "standardised_panel",
+    "fam_phenotype",
     "write_plink",
     "write_vcf",
 ]

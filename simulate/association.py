@@ -50,6 +50,23 @@ class ScanStatistics:
             *(np.zeros(shape) for _ in range(4)),
         )  # fmt: skip
 
+    @classmethod
+    def stacked(
+        cls, groups: tuple[str, ...], parts: dict[str, ScanStatistics], num_variants: int
+    ) -> ScanStatistics:
+        """Statistics of ``groups`` whose rows are the single-group ``parts`` (zero for a group
+        without one)."""
+        combined = cls.empty(groups, num_variants)
+        for k, group in enumerate(groups):
+            part = parts.get(group)
+            if part is None:
+                continue
+            for name in ("n", "sum_y", "sum_y2"):
+                getattr(combined, name)[k] = getattr(part, name)[0]
+            for name in ("sum_x", "sum_x2", "sum_xy", "sum_x2y"):
+                getattr(combined, name)[k] = getattr(part, name)[0]
+        return combined
+
     @property
     def num_variants(self) -> int:
         return self.sum_x.shape[1]

@@ -2,7 +2,11 @@
 
 A cohort is written into a temporary folder beside the cache, finished with a ``COMPLETE``
 marker written last, and only then renamed into place; a folder without the marker (an
-interrupted or foreign write) is never read as a cohort, it is rebuilt.
+interrupted or foreign write) is never read as a cohort, it is rebuilt. The folder holds the
+trees (``chromosome<k>.trees``), the kept variants, the genotype store (PLINK 1
+``genotypes.bed/.bim/.fam``, :mod:`simulate.store`) and, when small enough to decode whole, the
+int8 dosage matrix (``genotypes.npy``, read memory-mapped: faster than the store for the
+random row subsets a small cohort's training asks for).
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ from simulate.cohort import (
     build_cohort,
     provenance,
 )
+from simulate.store import STORE_NAME, GenotypeStore, plink_files, write_genotype_store
 
 __all__ = ["cache_key", "cohort_path", "load_or_simulate", "COMPLETE_MARKER"]
 
 COMPLETE_MARKER = "COMPLETE"
-_FORMAT = 1
+_FORMAT = 2  # 2: the genotype store
 
 
 def cache_key(parameters: CohortParameters) -> str:
@@ -62,11 +67,11 @@ def load_or_simulate(
     cohort = build_cohort(
         parameters, max_decoded_bytes=max_decoded_bytes, progress=progress, workers=workers
     )
-    _store(cohort, folder)
+    _store(cohort, folder, progress)
     return _load(folder, parameters)
 
 
-def _store(cohort: Cohort, folder: Path) -> None:
+def _store(cohort: Cohort, folder: Path, progress: Progress | None = None) -> None:
     parent = folder.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +84,7 @@ def _store(cohort: Cohort, folder: Path) -> None:
         cohort.variants.to_parquet(staging / "variants.parquet", index=False)
         if cohort.genotypes is not None:
             np.save(staging / "genotypes.npy", np.asarray(cohort.genotypes))
+        _write_store(cohort, staging / STORE_NAME, progress)
         meta = {"parameters": cohort.parameters.to_dict(), "provenance": cohort.provenance}
         (staging / "cohort.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         (staging / COMPLETE_MARKER).write_text("complete\n")  # last: the folder is whole
@@ -92,6 +98,24 @@ def _store(cohort: Cohort, folder: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def _write_store(cohort: Cohort, prefix: Path, progress: Progress | None) -> None:
+    from simulate.export import plink_properties
+
+    everyone = np.arange(cohort.num_individuals)
+    done = [0]
+
+    def dosages(columns: np.ndarray) -> np.ndarray:
+        if progress is not None:
+            done[0] += columns.size
+            progress("writing the genotype store", done[0], cohort.num_variants)
+        return cohort.dosages(everyone, columns)
+
+    write_genotype_store(
+        prefix, dosages, individuals=cohort.num_individuals, variants=cohort.num_variants,
+        properties=plink_properties(cohort, everyone),
+    )  # fmt: skip
+
+
 def _load(folder: Path, parameters: CohortParameters) -> Cohort:
     import tskit
 
@@ -102,6 +126,11 @@ def _load(folder: Path, parameters: CohortParameters) -> Cohort:
     variants = pd.read_parquet(folder / "variants.parquet")
     genotype_file = folder / "genotypes.npy"
     genotypes = np.load(genotype_file, mmap_mode="r") if genotype_file.is_file() else None
+    store = None
+    individuals = len(parameters.groups) * parameters.n_per_group
+    if plink_files(folder / STORE_NAME)[0].is_file():
+        store = GenotypeStore(folder / STORE_NAME, individuals, len(variants))
     return assemble_cohort(
-        parameters, tree_sequences, genotypes=genotypes, variants=variants, max_decoded_bytes=0
-    )
+        parameters, tree_sequences, genotypes=genotypes, variants=variants, max_decoded_bytes=0,
+        store=store,
+    )  # fmt: skip

@@ -146,6 +146,8 @@ class Cohort:
         when it was too large to decode whole.
     provenance : dict
         Software versions that made the cohort.
+    store : simulate.store.GenotypeStore or None
+        The cohort's PLINK 1 genotype store, when it was loaded from the cache.
     """
 
     parameters: CohortParameters
@@ -155,6 +157,7 @@ class Cohort:
     variants: pd.DataFrame
     genotypes: np.ndarray | None = None
     provenance: dict = field(default_factory=dict)
+    store: Any = None
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -198,14 +201,33 @@ class Cohort:
     ) -> np.ndarray:
         """Derived-allele dosages (0, 1, 2) as int8, individuals x variants.
 
-        Reads the decoded matrix when the cohort has one; otherwise decodes only the requested
-        variants for only the requested individuals from the trees.
+        Reads the decoded matrix when the cohort has one; otherwise reads the genotype store
+        or decodes only the requested variants for only the requested individuals from the
+        trees, whichever is faster for that shape (:meth:`GenotypeStore.prefers`). All three
+        hold the same genotypes.
         """
         rows = np.arange(self.num_individuals) if individuals is None else np.asarray(individuals)
         cols = np.arange(self.num_variants) if variants is None else np.asarray(variants)
         if self.genotypes is not None:
             return np.asarray(self.genotypes[np.ix_(rows, cols)], dtype=np.int8)
-        return decode_dosages(self.tree_sequences, self.variants, self.sample_nodes[rows], cols)
+        if self.store is not None and self.store.prefers(rows.size, cols.size):
+            return self.store.read(rows, cols)
+        return self.decoded(rows, cols)
+
+    def haplotypes(self, individuals: np.ndarray, variants: np.ndarray) -> np.ndarray:
+        """True-phase haplotypes (0 ancestral, 1 derived) as int8, two rows per individual
+        (its two sample nodes, in order) x variants, decoded from the trees."""
+        nodes = self.sample_nodes[np.asarray(individuals)].reshape(-1, 1)
+        return decode_dosages(
+            self.tree_sequences, self.variants, nodes, np.asarray(variants), ploidy=1
+        )
+
+    def decoded(self, individuals: np.ndarray, variants: np.ndarray) -> np.ndarray:
+        """Dosages decoded from the trees (the reference every other copy must equal)."""
+        return decode_dosages(
+            self.tree_sequences, self.variants, self.sample_nodes[np.asarray(individuals)],
+            np.asarray(variants),
+        )  # fmt: skip
 
     def summary(self) -> str:
         p = self.parameters
@@ -363,6 +385,7 @@ def assemble_cohort(
     variants: pd.DataFrame | None = None,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     progress: Progress | None = None,
+    store: Any = None,
 ) -> Cohort:
     """A :class:`Cohort` from simulated chromosomes (variants and genotypes computed if absent)."""
     group, nodes = sample_layout(tree_sequences[0], parameters.groups)
@@ -380,6 +403,7 @@ def assemble_cohort(
         variants=variants,
         genotypes=genotypes,
         provenance=provenance(),
+        store=store,
     )
 
 
@@ -522,11 +546,13 @@ def decode_dosages(
     columns: np.ndarray,
     *,
     progress: Progress | None = None,
+    ploidy: int = 2,
 ) -> np.ndarray:
     """Decode ``columns`` of ``variants`` for the individuals whose sample nodes are ``nodes``.
 
     Only the requested sites are decoded (random access with ``tskit.Variant.decode``), and only
-    for the requested samples, straight into an int8 individuals x variants matrix.
+    for the requested samples, straight into an int8 individuals x variants matrix. With
+    ``ploidy=1`` each row of ``nodes`` is one haplotype (``nodes`` of shape (haplotypes, 1)).
     """
     columns = np.asarray(columns, dtype=np.int64)
     out = np.empty((nodes.shape[0], columns.size), dtype=np.int8)
@@ -543,7 +569,7 @@ def decode_dosages(
             for row, column in enumerate(block):
                 variant.decode(int(site[column]))
                 haplotypes = variant.genotypes
-                buffer[row] = haplotypes[0::2] + haplotypes[1::2]
+                buffer[row] = haplotypes if ploidy == 1 else haplotypes[0::2] + haplotypes[1::2]
             out[:, block] = buffer.T
         if progress is not None:
             progress("decoding genotypes", int(number), len(tree_sequences))

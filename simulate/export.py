@@ -17,10 +17,7 @@ from allocate.errors import InputError
 from allocate.files import atomic_path
 from simulate.cohort import Cohort
 
-__all__ = ["individual_names", "variant_alleles", "write_vcf", "write_plink"]
-
-_PLINK_CHUNK = 4096
-
+__all__ = ["individual_names", "variant_alleles", "write_vcf", "write_plink", "fam_phenotype"]
 
 def individual_names(cohort: Cohort, individuals: np.ndarray) -> list[str]:
     """Names ``<group>_<index within group>`` of the given individuals."""
@@ -36,6 +33,43 @@ def variant_alleles(cohort: Cohort) -> tuple[list[str], list[str]]:
         ancestral.append(record.ancestral_state)
         derived.append(record.mutations[0].derived_state)
     return ancestral, derived
+
+
+def fam_phenotype(values: np.ndarray, *, binary: bool | None = None) -> list[str]:
+    """The ``.fam`` phenotype column of ``values``: cases 2, controls 1 for a binary trait,
+    the value itself (6 significant digits) for a quantitative one, -9 where missing."""
+    values = np.asarray(values, dtype=float)
+    missing = np.isnan(values)
+    is_01 = bool(np.isin(values[~missing], (0.0, 1.0)).all())
+    if binary is None:
+        binary = is_01
+    if binary and not is_01:
+        raise InputError("a binary phenotype must be 0 (control), 1 (case) or NaN (missing)")
+    if binary:
+        coded = np.where(values == 1, "2", "1")
+    else:
+        coded = np.array([f"{value:.6g}" for value in values], dtype=object)
+    return list(np.where(missing, "-9", coded))
+
+
+def plink_properties(cohort: Cohort, individuals: np.ndarray) -> dict:
+    """bed-reader's ``.fam`` and ``.bim`` fields for ``individuals`` and every kept variant:
+    names, 1-based positions, the derived allele as A1 (counted) and the ancestral as A2."""
+    names = individual_names(cohort, individuals)
+    ancestral, derived = variant_alleles(cohort)
+    chromosome = cohort.variants["chromosome"].to_numpy()
+    position = cohort.variants["position"].to_numpy() + 1
+    return {
+        "fid": names,
+        "iid": names,
+        "sex": np.zeros(len(individuals), dtype=int),
+        "chromosome": [str(c) for c in chromosome],
+        "sid": [f"{c}:{p}" for c, p in zip(chromosome, position, strict=True)],
+        "cm_position": np.zeros(cohort.num_variants),
+        "bp_position": position,
+        "allele_1": derived,
+        "allele_2": ancestral,
+    }
 
 
 def _selected(cohort: Cohort, individuals: Sequence[int] | None) -> np.ndarray:
@@ -98,63 +132,51 @@ def write_plink(
     *,
     individuals: Sequence[int] | None = None,
     phenotype: np.ndarray | None = None,
+    binary: bool | None = None,
 ) -> list[Path]:
     """Write PLINK 1 binary files ``<prefix>.bed/.bim/.fam`` (SNP-major) with bed-reader.
 
     Dosages are decoded a block of variants at a time, so the whole matrix is never needed.
-    ``phenotype`` (one value per chosen individual) fills the ``.fam`` phenotype column.
+    ``phenotype`` (one value per chosen individual, NaN for missing) fills the ``.fam``
+    phenotype column. A binary trait is written in PLINK's case/control coding: 2 for a case
+    (value 1), 1 for a control (value 0), -9 for missing; PLINK would read a 0/1 column as
+    missing/control.
+
+    Parameters
+    ----------
+    binary : bool, optional
+        Whether ``phenotype`` is a 0/1 case/control trait (then written as 1/2); by default,
+        when its values are only 0, 1 and NaN.
 
     Returns
     -------
     list of Path
         The ``.bed``, ``.bim`` and ``.fam`` files.
     """
-    from bed_reader import create_bed
+    from simulate.store import plink_files, write_genotype_store
 
     prefix = Path(prefix)
     _prepare_folder(prefix.parent)
     chosen = _selected(cohort, individuals)
-    names = individual_names(cohort, chosen)
-    ancestral, derived = variant_alleles(cohort)
-    chromosome = cohort.variants["chromosome"].to_numpy()
-    position = cohort.variants["position"].to_numpy() + 1
-    properties = {
-        "fid": names,
-        "iid": names,
-        "sex": np.zeros(chosen.size, dtype=int),
-        "chromosome": [str(c) for c in chromosome],
-        "sid": [f"{c}:{p}" for c, p in zip(chromosome, position, strict=True)],
-        "cm_position": np.zeros(cohort.num_variants),
-        "bp_position": position,
-        "allele_1": derived,
-        "allele_2": ancestral,
-    }
+    properties = plink_properties(cohort, chosen)
     if phenotype is not None:
         phenotype = np.asarray(phenotype, dtype=float)
         if phenotype.shape != (chosen.size,):
             raise InputError(
                 f"phenotype needs one value per individual ({chosen.size}); got {phenotype.shape}"
             )
-        properties["pheno"] = [f"{value:.6g}" for value in phenotype]
-    targets = [prefix.with_name(prefix.name + suffix) for suffix in (".bed", ".bim", ".fam")]
-    staging = [t.with_name(f".{t.name}.partial") for t in targets]
+        properties["pheno"] = fam_phenotype(phenotype, binary=binary)
+    targets = plink_files(prefix)
+    staging = prefix.with_name(f".{prefix.name}.partial")
+    written = plink_files(staging)
     try:
-        with create_bed(
-            staging[0],
-            iid_count=chosen.size,
-            sid_count=cohort.num_variants,
-            properties=properties,
-            bim_location=staging[1],
-            fam_location=staging[2],
-        ) as bed:
-            for start in range(0, cohort.num_variants, _PLINK_CHUNK):
-                columns = np.arange(start, min(start + _PLINK_CHUNK, cohort.num_variants))
-                block = cohort.dosages(chosen, columns)
-                for k in range(columns.size):
-                    bed.write(block[:, k])
-        for source, target in zip(staging, targets, strict=True):
+        write_genotype_store(
+            staging, lambda columns: cohort.dosages(chosen, columns),
+            individuals=chosen.size, variants=cohort.num_variants, properties=properties,
+        )  # fmt: skip
+        for source, target in zip(written, targets, strict=True):
             os.replace(source, target)
     finally:
-        for path in staging:
+        for path in written:
             path.unlink(missing_ok=True)
     return targets

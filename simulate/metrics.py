@@ -17,7 +17,10 @@ from scipy import special, stats
 
 from allocate.errors import InputError
 
-__all__ = ["r_squared", "auc", "PlattScaling", "fit_platt", "decision_utility"]
+__all__ = [
+    "r_squared", "auc", "PlattScaling", "fit_platt", "decision_utility", "r_squared_interval",
+    "auc_interval",
+]  # fmt: skip
 
 
 def r_squared(score: np.ndarray, target: np.ndarray) -> float:
@@ -36,6 +39,39 @@ def auc(score: np.ndarray, label: np.ndarray) -> float:
         return float("nan")
     ranks = stats.rankdata(score)
     return float((ranks[label].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def r_squared_interval(r2: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of a squared correlation measured on ``n`` people.
+
+    Fisher's z-transform of the (non-negative) correlation, ``atanh(r) +/- z / sqrt(n - 3)``,
+    squared back; the lower end is 0 when the interval for ``r`` reaches 0. NaN for ``n < 4``.
+    """
+    if n < 4 or not np.isfinite(r2):
+        return float("nan"), float("nan")
+    half = stats.norm.ppf(0.5 + level / 2) / np.sqrt(n - 3)
+    centre = np.arctanh(min(np.sqrt(max(r2, 0.0)), 1 - 1e-15))
+    low, high = np.tanh(centre - half), np.tanh(centre + half)
+    return float(max(low, 0.0) ** 2), float(high**2)
+
+
+def auc_interval(
+    value: float, cases: int, controls: int, level: float = 0.95
+) -> tuple[float, float]:
+    """Confidence interval of an AUC from ``cases`` and ``controls`` (Hanley and McNeil 1982).
+
+    The standard error is Hanley and McNeil's, with ``Q1 = A / (2 - A)`` and
+    ``Q2 = 2 A^2 / (1 + A)``; the interval is the normal one, cut to [0, 1].
+    """
+    if cases < 1 or controls < 1 or not np.isfinite(value):
+        return float("nan"), float("nan")
+    a = float(value)
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    variance = (a * (1 - a) + (cases - 1) * (q1 - a * a) + (controls - 1) * (q2 - a * a)) / (
+        cases * controls
+    )
+    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(max(variance, 0.0))
+    return float(max(a - half, 0.0)), float(min(a + half, 1.0))
 
 
 @dataclass(frozen=True)

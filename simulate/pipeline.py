@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,9 @@ class SimulationConfig:
     test_fraction: float = 0.25
     wright_fisher_generations: int = 0
     method: str = "clumping"
+    #: Clumping's r^2: ``dosage`` (default; what a study without phase measures) or the
+    #: true-phase ``haplotype`` r^2 of the trees (see :class:`simulate.prs.ScoreTrainer`).
+    ld: str = "dosage"
     #: Clumping keeps p below this (SPEC section 5: 0.01); None chooses the threshold on the
     #: training set's validation split among ``simulate.prs.DEFAULT_THRESHOLDS``.
     p_threshold: float | None = None
@@ -52,6 +55,8 @@ class SimulationConfig:
     def trainer_options(self) -> dict[str, Any]:
         """Options of :class:`simulate.prs.ScoreTrainer` this configuration asks for."""
         options: dict[str, Any] = {"method": self.method}
+        if self.ld != "dosage":
+            options["ld"] = self.ld
         if self.p_threshold is not None:
             options["thresholds"] = (float(self.p_threshold),)
         return options
@@ -106,6 +111,7 @@ class SimulationReport:
     portability: Any
     seconds: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    command: tuple[str, ...] | None = None
 
     def variants_table(self) -> pd.DataFrame:
         """Per group: individuals and variants above the MAF floor."""
@@ -115,7 +121,11 @@ class SimulationReport:
         return self.portability.to_frame()
 
     def to_dict(self) -> dict[str, Any]:
+        from simulate.cohort import provenance
+
         return {
+            "command": list(self.command) if self.command is not None else None,
+            "version": provenance()["fairalloc"],
             "config": self.config.to_dict(),
             "cohort": self.cohort.to_dict(),
             "phenotype": self.phenotype.to_dict(),
@@ -139,12 +149,14 @@ def run_simulation(
     plink: bool = False,
     progress: Progress | None = None,
     workers: int = 1,
+    command: Sequence[str] | None = None,
 ) -> SimulationReport:
     """Simulate (or load) the cohort, draw the trait, train and score the portability table.
 
     ``out`` receives ``portability.csv`` and ``summary.json`` (and ``vcf/``, ``plink/`` when
     asked); nothing is written when the settings are refused. ``workers`` processes simulate
-    the chromosomes (the same cohort for any number).
+    the chromosomes (the same cohort for any number). ``command`` (the command line that asked
+    for the run) is recorded in the report and ``summary.json`` with the package version.
     """
     from simulate.cohort import CohortParameters, simulate_cohort
     from simulate.phenotype import check_trait_settings, simulate_phenotype
@@ -196,7 +208,10 @@ def run_simulation(
 
     table = Portability(pd.concat(tables, ignore_index=True))
     seconds["scores"] = time.perf_counter() - start
-    result = SimulationReport(config, cohort, phenotype, split, table, seconds)
+    result = SimulationReport(
+        config, cohort, phenotype, split, table, seconds,
+        command=tuple(command) if command is not None else None,
+    )  # fmt: skip
     if folder is not None:
         result = replace(result, files=_write_outputs(result, folder, vcf=vcf, plink=plink))
     return result
@@ -225,7 +240,8 @@ def _write_outputs(result: SimulationReport, folder: Path, *, vcf: bool, plink: 
             files[f"vcf/{path.name}"] = path
     if plink:
         paths = write_plink(
-            result.cohort, folder / "plink" / "cohort", phenotype=result.phenotype.values
+            result.cohort, folder / "plink" / "cohort", phenotype=result.phenotype.values,
+            binary=result.phenotype.binary,
         )
         for path in paths:
             files[f"plink/{path.name}"] = path

@@ -24,10 +24,18 @@ import pandas as pd
 
 from allocate.errors import InputError
 from simulate.association import AssociationResult, ScanStatistics, meta_analyse
-from simulate.clumping import clump, standardised_panel
+from simulate.clumping import clump
 from simulate.cohort import Cohort
-from simulate.metrics import auc, decision_utility, fit_platt, r_squared
+from simulate.metrics import (
+    auc,
+    auc_interval,
+    decision_utility,
+    fit_platt,
+    r_squared,
+    r_squared_interval,
+)
 from simulate.phenotype import Phenotype
+from simulate.training_data import TrainingData
 
 __all__ = [
     "CohortSplit",
@@ -195,6 +203,13 @@ class ScoreTrainer:
         How several training groups are combined (``own`` needs exactly one group).
     r2, window : float
         Clumping threshold and half-window (bp).
+    ld : {"dosage", "haplotype"}
+        The r^2 clumping measures in the reference panel. ``dosage`` (the default): the squared
+        correlation of genotype dosages, what a study without phase has, and the value the
+        benchmark's published figures were computed with. ``haplotype``: the true-phase
+        haplotype r^2 the simulation knows (from the trees, as msprime's LD calculator gives
+        it; the original pipeline's choice). The two agree closely (correlation 0.993 against
+        PLINK's EM haplotype r^2) but can pick different index variants.
     thresholds : sequence of float
         P-value thresholds tried on the validation split.
     method : {"clumping", "ldpred-inf"}
@@ -207,6 +222,9 @@ class ScoreTrainer:
         Variants per LD block for LDpred-inf.
     panels : dict, optional
         A cache of standardised reference panels to share between trainers of one split.
+    data : simulate.training_data.TrainingData, optional
+        The split's shared work (training-prefix statistics, validation and test genotypes,
+        panels), for trainers of one split to share; by default the trainer's own.
     """
 
     def __init__(
@@ -218,16 +236,21 @@ class ScoreTrainer:
         mode: TrainingMode = "own",
         r2: float = 0.2,
         window: float = 1e6,
+        ld: Literal["dosage", "haplotype"] = "dosage",
         thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
         method: Method = "clumping",
         h2: float | None = None,
         block_size: int = 500,
         panels: dict | None = None,
+        data: TrainingData | None = None,
     ) -> None:
         if method not in ("clumping", "ldpred-inf"):
             raise InputError(f"method must be 'clumping' or 'ldpred-inf'; got {method!r}")
         self.method, self.block_size = method, int(block_size)
         self.h2 = None if h2 is None else float(h2)
+        if ld not in ("dosage", "haplotype"):
+            raise InputError(f"ld must be 'dosage' or 'haplotype'; got {ld!r}")
+        self.ld = ld
         if mode not in ("own", "pooled", "meta"):
             raise InputError(f"mode must be 'own', 'pooled' or 'meta'; got {mode!r}")
         self.cohort, self.phenotype, self.split = cohort, phenotype, split
@@ -237,47 +260,39 @@ class ScoreTrainer:
         self._discovery = ScanStatistics.empty(cohort.groups, cohort.num_variants)
         self._validation = ScanStatistics.empty(cohort.groups, cohort.num_variants)
         self._added = dict.fromkeys(cohort.groups, 0)
-        self._panels: dict[tuple[str, ...], np.ndarray] = {} if panels is None else panels
+        self.data = TrainingData(cohort, phenotype, split) if data is None else data
+        if panels is not None:
+            self.data.panels = panels
 
     def added(self) -> dict[str, int]:
         """How many training samples of each group the statistics hold."""
         return dict(self._added)
 
     def grow(self, counts: Mapping[str, int]) -> None:
-        """Bring the statistics to ``counts`` per group, adding only the new samples.
+        """Bring the statistics to ``counts`` per group.
 
-        A smaller count than already added restarts that group's statistics from scratch.
+        Each group's statistics are those of its training prefix, taken from the shared
+        :class:`TrainingData`, which reads only the samples past the largest prefix it holds
+        below ``n`` (so growing adds only the new samples, and shrinking costs no reading).
         """
+        changed = False
         for group, n in counts.items():
             if group not in self.cohort.groups:
                 raise InputError(f"unknown group {group!r}; the cohort has {self.cohort.groups}")
             n = int(n)
-            if n < self._added[group]:
-                self._reset(group)
-            if n == self._added[group]:
-                continue
-            old, _ = self.split.training(group, self._added[group], self.phenotype)
-            new, validation = self.split.training(group, n, self.phenotype)
-            fresh = ~np.isin(new, old)
-            if np.isin(old, new).all():
-                new, validation = new[fresh], validation[fresh]
-            else:  # the binary case-control split can reorder: rebuild this group
-                self._reset(group)
-            dosages = self.cohort.dosages(new)
-            y = self.phenotype.values[new]
-            if (~validation).any():
-                self._discovery = self._discovery.add(
-                    group, dosages[~validation], y[~validation]
-                )
-            if validation.any():
-                self._validation = self._validation.add(group, dosages[validation], y[validation])
-            self._added[group] = n
-
-    def _reset(self, group: str) -> None:
-        others = tuple(g for g in self.cohort.groups if g != group)
-        self._discovery = self._discovery.only(others)
-        self._validation = self._validation.only(others)
-        self._added[group] = 0
+            if n != self._added[group]:
+                self.split.training(group, n, self.phenotype)  # validates n
+                self._added[group] = n
+                changed = True
+        if changed:
+            parts = {g: self.data.prefix(g, n) for g, n in self._added.items() if n > 0}
+            groups, variants = self.cohort.groups, self.cohort.num_variants
+            self._discovery = ScanStatistics.stacked(
+                groups, {g: part[0] for g, part in parts.items()}, variants
+            )
+            self._validation = ScanStatistics.stacked(
+                groups, {g: part[1] for g, part in parts.items()}, variants
+            )
 
     def fit(self, counts: Mapping[str, int]) -> PolygenicScore:
         """Train on ``counts`` training samples per group (groups with 0 are left out)."""
@@ -299,7 +314,7 @@ class ScoreTrainer:
                 association.p[candidates],
                 self.cohort.variants["chromosome"].to_numpy()[candidates],
                 self.cohort.variants["position"].to_numpy()[candidates],
-                self._panel(groups)[:, candidates],
+                self.data.panel(groups, self.ld)[:, candidates],
                 r2=self.r2,
                 window=self.window,
                 p_max=self.thresholds[-1],
@@ -352,7 +367,7 @@ class ScoreTrainer:
         if rows.size < 3 or variants.size == 0:
             return float("nan"), None
         y = self.phenotype.values[rows]
-        score = self.cohort.dosages(rows, variants).astype(np.float64) @ weights
+        score = self.data.validation_dosages(rows, variants).astype(np.float64) @ weights
         score = _centre_within(score, self.cohort.group[rows])
         if not self.phenotype.binary:
             return r_squared(score, y), None
@@ -375,12 +390,7 @@ class ScoreTrainer:
         return np.flatnonzero(np.minimum(frequency, 1 - frequency) >= self.cohort.parameters.maf)
 
     def _panel(self, groups: tuple[str, ...]) -> np.ndarray:
-        if groups not in self._panels:
-            rows = np.concatenate([self.split.reference[g] for g in groups])
-            self._panels[groups] = standardised_panel(
-                self.cohort.dosages(rows), self.cohort.group[rows]
-            ).astype(np.float32)
-        return self._panels[groups]
+        return self.data.panel(groups)
 
     def _choose_threshold(self, association, kept, groups):
         validation_rows = np.concatenate(
@@ -392,7 +402,7 @@ class ScoreTrainer:
         rows = validation_rows[flags]
         if rows.size < 3 or kept.size == 0:
             return self.thresholds[-1], float("nan"), None
-        dosages = self.cohort.dosages(rows, kept).astype(np.float64)
+        dosages = self.data.validation_dosages(rows, kept).astype(np.float64)
         y = self.phenotype.values[rows]
         labels = self.cohort.group[rows]
         best = (-np.inf, self.thresholds[-1], None)
@@ -445,6 +455,7 @@ def evaluate_score(
     groups: Sequence[str] | None = None,
     benefit: float = 100.0,
     cost: float = 5.0,
+    data: TrainingData | None = None,
 ) -> ScoreEvaluation:
     """R^2 with the phenotype and the genetic value, AUC and decision utility per test set.
 
@@ -453,12 +464,16 @@ def evaluate_score(
     each treated person by their observed outcome; ``utility_expected`` by their chance of being
     a case given their genetic value (:meth:`Phenotype.case_probability`): the same expected
     utility with the environment's noise integrated out (on a test set of a few thousand, that
-    noise moves the observed utility by tenths).
+    noise moves the observed utility by tenths). ``data`` (the split's
+    :class:`~simulate.training_data.TrainingData`) keeps test genotypes between calls.
     """
     rows = []
     for group in groups or cohort.groups:
         test = split.test[group]
-        value = score.score(cohort, test)
+        if data is None or score.variants.size == 0:
+            value = score.score(cohort, test)
+        else:  # the same product, on genotypes read once per test set
+            value = data.test_dosages(test, score.variants).astype(np.float64) @ score.weights
         value = value - value.mean()
         y = phenotype.values[test]
         auc_value = utility = expected = float("nan")
@@ -481,7 +496,10 @@ def evaluate_score(
 class Portability:
     """Scores trained on each group's whole training pool, evaluated in every group."""
 
-    table: pd.DataFrame  # columns: trained_on, group, n_train, n_test, r2, r2_genetic, ...
+    #: columns: trained_on, group, n_train, threshold (the score's p-value threshold), variants
+    #: (in the score), n_test, r2 with its 95% interval r2_low/r2_high, r2_genetic, auc with
+    #: auc_low/auc_high, utility, utility_expected
+    table: pd.DataFrame
 
     def matrix(self, metric: str = "r2") -> pd.DataFrame:
         """Training group (rows) x test group (columns) of one metric."""
@@ -515,8 +533,25 @@ def portability(
         n = split.max_training(group, phenotype) if n_train is None else n_train
         score = trainer.fit({group: n})
         table = evaluate_score(score, cohort, phenotype, split, benefit=benefit, cost=cost)
-        tables.append(table.table.assign(trained_on=group, n_train=n))
-    table = pd.concat(tables, ignore_index=True)
-    order = ["trained_on", "group", "n_train", "n_test", "r2", "r2_genetic", "auc", "utility",
+        tables.append(table.table.assign(
+            trained_on=group, n_train=n, threshold=score.threshold, variants=score.variants.size,
+        ))  # fmt: skip
+    table = _with_intervals(pd.concat(tables, ignore_index=True), phenotype, split)
+    order = ["trained_on", "group", "n_train", "threshold", "variants", "n_test", "r2", "r2_low",
+             "r2_high", "r2_genetic", "auc", "auc_low", "auc_high", "utility",
              "utility_expected"]  # fmt: skip
     return Portability(table[order])
+
+
+def _with_intervals(table: pd.DataFrame, phenotype: Phenotype, split: CohortSplit) -> pd.DataFrame:
+    """95% intervals of each row's R^2 (Fisher z) and AUC (Hanley-McNeil) on its test set."""
+    r2 = [r_squared_interval(v, int(n)) for v, n in zip(table["r2"], table["n_test"], strict=True)]
+    cases = {g: int(phenotype.values[test].sum()) for g, test in split.test.items()}
+    aucs = [
+        auc_interval(v, cases[g], int(n) - cases[g]) if phenotype.binary else (np.nan, np.nan)
+        for v, g, n in zip(table["auc"], table["group"], table["n_test"], strict=True)
+    ]
+    return table.assign(
+        r2_low=[low for low, _ in r2], r2_high=[high for _, high in r2],
+        auc_low=[low for low, _ in aucs], auc_high=[high for _, high in aucs],
+    )  # fmt: skip

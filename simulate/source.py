@@ -26,6 +26,7 @@ from simulate.prs import (
     TrainingMode,
     evaluate_score,
 )
+from simulate.training_data import TrainingData
 
 __all__ = ["GenomicSource", "Metric", "METRIC_BEST"]
 
@@ -76,8 +77,11 @@ class GenomicSource:
     _trainers: dict = field(default_factory=dict, repr=False)
     _scores: dict = field(default_factory=dict, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
+    _data: TrainingData | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self._data is None:  # shared with every source made from this one (same pools)
+            object.__setattr__(self, "_data", TrainingData(self.cohort, self.phenotype, self.split))
         if self.metric not in METRICS:
             raise InputError(f"metric must be one of {', '.join(METRICS)}; got {self.metric!r}")
         if self.metric in _BINARY_METRICS and not self.phenotype.binary:
@@ -178,8 +182,9 @@ class GenomicSource:
         samples without exceeding ``counts`` in any group, else a new one.
 
         Training sets are nested, so a trainer grows through the fractions of one call and
-        from one round's counts to the next, decoding each sample about once. Reference panels
-        are shared by all trainers.
+        from one round's counts to the next. All trainers share the split's
+        :class:`~simulate.training_data.TrainingData` (prefix statistics, validation and test
+        genotypes, reference panels).
         """
         trainers = self._trainers.setdefault(kind, [])
         reachable = [
@@ -189,8 +194,8 @@ class GenomicSource:
         if reachable:
             return max(reachable, key=lambda trainer: sum(trainer.added().values()))
         trainer = ScoreTrainer(
-            self.cohort, self.phenotype, self.split, mode=self.training,
-            panels=self._trainers.setdefault("panels", {}), **self.trainer_options,
+            self.cohort, self.phenotype, self.split, mode=self.training, data=self._data,
+            **self.trainer_options,
         )  # fmt: skip
         trainers.append(trainer)
         return trainer
@@ -198,7 +203,7 @@ class GenomicSource:
     def _values(self, score: PolygenicScore, groups: Sequence[str]) -> dict[str, float]:
         table = evaluate_score(
             score, self.cohort, self.phenotype, self.split,
-            groups=groups, benefit=self.benefit, cost=self.cost,
+            groups=groups, benefit=self.benefit, cost=self.cost, data=self._data,
         ).table  # fmt: skip
         return dict(zip(table["group"], table[self.metric].astype(float), strict=True))
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 
+import pandas as pd
 import pytest
 
 from allocate.cli import main
@@ -39,7 +41,30 @@ def test_tables_and_exports_are_written(tmp_path, capsys):
     assert "Portability (ldpred-inf)" in printed
     assert (out / "portability.csv").is_file() and (out / "plink" / "cohort.bed").is_file()
     fam = (out / "plink" / "cohort.fam").read_text().splitlines()
-    assert len(fam) == 300 and {line.split()[-1] for line in fam} == {"0", "1"}
+    # PLINK's case/control coding: 2 case, 1 control (0/1 would read as missing/control).
+    assert len(fam) == 300 and {line.split()[-1] for line in fam} == {"1", "2"}
+
+
+def test_the_report_says_the_threshold_the_variants_and_intervals(tmp_path, capsys):
+    out = tmp_path / "run"
+    arguments = [*TINY, "--no-cache", "--prevalence", "0.2", "--p-threshold", "0.01", "--out",
+                 str(out), "--no-vcf"]  # fmt: skip
+    assert main(arguments) == 0
+    printed = capsys.readouterr().out
+    table = pd.read_csv(out / "portability.csv")
+    assert (table["threshold"] == 0.01).all()
+    for group in ("CEU", "YRI"):
+        count = table.loc[table["trained_on"] == group, "variants"].iloc[0]
+        assert f"score trained on {group}: {count:,} variant" in printed
+        assert "(p <= 0.01)" in printed
+    for metric in ("r2", "auc"):
+        assert (table[f"{metric}_low"] <= table[metric]).all()
+        assert (table[metric] <= table[f"{metric}_high"]).all()
+    summary = json.loads((out / "summary.json").read_text())
+    command = summary["command"]  # every option given, in the command's own order
+    assert command[:2] == ["fairalloc", "simulate"]
+    assert sorted(command) == sorted(["fairalloc", *arguments])
+    assert summary["version"] == importlib.metadata.version("fairalloc")
 
 
 @pytest.mark.parametrize(

@@ -185,10 +185,10 @@ def test_a_source_decodes_each_training_sample_once_across_fractions_and_rounds(
     source = GenomicSource(cohort, trait, split, fractions=(0.25, 0.5, 0.75, 1.0))
     source.measure({"CEU": 120}, seed=1)
     assert len(decoded) == len(set(decoded)) == 120  # one trainer grew through the fractions
-    # 40, 80, 120, 160: 40 and 80 on a new trainer (the first holds 120), 120 remembered,
-    # 160 by adding 40 to the first.
+    # 40, 80, 120, 160: 40 from the prefix of 30 kept by the first call (10 read), 80 from
+    # 60 (20 read), 120 remembered, 160 from 120 (40 read).
     source.measure({"CEU": 160}, seed=1)
-    assert len(decoded) == 120 + 40 + 40 + 40 and len(source._trainers["CEU"]) == 2
+    assert len(decoded) == 120 + 10 + 20 + 40 and len(source._trainers["CEU"]) == 2
     monkeypatch.setattr(type(cohort), "dosages", original)
     fresh = {n: GenomicSource(cohort, trait, split, fractions=(1.0,)).measure({"CEU": n}, seed=1)
              for n in (40, 80, 120, 160)}  # fmt: skip

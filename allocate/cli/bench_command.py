@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -104,8 +105,9 @@ def bench_command(
     if plot:
         from simulate.bench_plots import save_benchmark_figures
 
-        for path in save_benchmark_figures(result.results, result.paths, folder):
-            result.files[path.name] = path
+        figures = save_benchmark_figures(result.results, result.paths, folder)
+        # A new result with the figures listed: results are not changed after the fact.
+        result = replace(result, files={**result.files, **{p.name: p for p in figures}})
     _print_report(result)
 
 

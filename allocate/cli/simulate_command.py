@@ -42,6 +42,7 @@ def _groups(text: str | None) -> tuple[str, ...] | None:
 
 @app.command("simulate")
 def simulate_command(
+    ctx: typer.Context,
     preset: Annotated[
         SimulatePreset,
         typer.Option(help="quick (under a minute), study (benchmark scale) or paper (Cai et al.)."),
@@ -128,13 +129,34 @@ def simulate_command(
     )
     folder = (cache_dir or _default_cache()) if cache else None
     cores = workers or os.cpu_count() or 1
-    options = dict(cache_dir=folder, out=out, vcf=vcf, plink=plink, workers=cores)
+    options = dict(
+        cache_dir=folder, out=out, vcf=vcf, plink=plink, workers=cores,
+        command=_command_line(ctx),
+    )  # fmt: skip
     if as_json:
         report = run_simulation(config, **options)
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
         return
     report = _run_with_progress(config, options)
     _print_report(report)
+
+
+def _command_line(ctx: typer.Context) -> list[str]:
+    """The command as given: its path and every option set on the command line."""
+    words = ctx.command_path.split()
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if getattr(source, "name", None) != "COMMANDLINE":  # typer may carry its own click
+            continue
+        value = ctx.params[param.name]
+        if isinstance(value, bool):
+            words.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            value = getattr(value, "value", value)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # 200000, as typed, not 200000.0
+            words += [param.opts[0], str(value)]
+    return words
 
 
 def _run_with_progress(config, options):
@@ -158,7 +180,15 @@ def _run_with_progress(config, options):
         return run_simulation(config, progress=report, **options)
 
 
+def _with_interval(row, metric: str) -> str:
+    """``0.123 (0.10-0.15)`` where the metric has an interval, else the value."""
+    if f"{metric}_low" not in row.index:
+        return f"{row[metric]:.3f}"
+    return f"{row[metric]:.3f} ({row[f'{metric}_low']:.2f}-{row[f'{metric}_high']:.2f})"
+
+
 def _print_report(report) -> None:
+    import numpy as np
     from rich.console import Console
     from rich.table import Table
 
@@ -193,9 +223,14 @@ def _print_report(report) -> None:
     for _, row in table.iterrows():
         portability.add_row(
             f"{row['trained_on']} ({row['n_train']:,})", f"{row['group']} ({row['n_test']:,})",
-            *[f"{row[m]:.3f}" for m in metrics],
+            *[_with_interval(row, m) for m in metrics],
         )  # fmt: skip
     console.print(portability)
+    console.print("95% intervals: R2 by Fisher's z, AUC by Hanley and McNeil, on each test set")
+    for _, row in table.drop_duplicates("trained_on").iterrows():
+        count = f"{row['variants']:,} variant{'s' if row['variants'] != 1 else ''}"
+        chosen = "LD shrinkage" if np.isnan(row["threshold"]) else f"p <= {row['threshold']:g}"
+        console.print(f"score trained on {row['trained_on']}: {count} ({chosen})")
     seconds = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
     console.print(f"time: {seconds}")
     for path in report.files.values():

@@ -1,6 +1,6 @@
 """Sequential collection in memory: run a strategy against a data source, round by round.
 
-``run_strategy`` is the loop of ``../shared/SPEC.md`` section 4 without a database: ask the
+``run_strategy`` is the adaptive loop of docs/method.md without a database: ask the
 strategy for a batch, "collect" it by asking the source for measurements at the new sizes,
 record, repeat until the budget is spent. The persisted study (:mod:`allocate.study_store`)
 runs the same strategies one round per ask/tell.

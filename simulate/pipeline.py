@@ -44,7 +44,7 @@ class SimulationConfig:
     test_fraction: float = 0.25
     wright_fisher_generations: int = 0
     method: str = "clumping"
-    #: Clumping keeps p below this (SPEC section 5: 0.01); None chooses the threshold on the
+    #: Clumping keeps p below this (the paper's 0.01); None chooses the threshold on the
     #: training set's validation split among ``simulate.prs.DEFAULT_THRESHOLDS``.
     p_threshold: float | None = None
     seed: int = 1

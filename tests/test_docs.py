@@ -106,9 +106,12 @@ def test_the_tutorials_ran_and_show_their_output(site):
     notebook = (site / "tutorials" / "study_design.html").read_text(encoding="utf-8")
     assert len(re.findall(r"<img[^>]+\.png", notebook)) == 3  # curves, performance, path
     assert "Learning curves (power-offset" in notebook  # the fit's summary, printed when run
+    digits = (site / "tutorials" / "digits.html").read_text(encoding="utf-8")
+    assert len(re.findall(r"<img[^>]+\.png", digits)) == 1  # the fitted curves
+    assert "Collection replayed on the pool" in digits and "water-filling" in digits
     start = page_text(site / "start.html")
     assert "Plan (weighted" in start and "objective" in start
-    assert "Traceback" not in notebook + start
+    assert "Traceback" not in notebook + digits + start
 
 
 def test_the_method_page_names_every_utility_and_strategy(site):

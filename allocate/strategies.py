@@ -2,8 +2,8 @@
 
 A strategy looks at what a study has collected, what it has measured and the budget left, and
 proposes the next batch, in whole samples per group, within the budget and every pool
-(``../shared/SPEC.md`` section 4). The same strategies drive a persisted study (ask/tell) and the
-in-memory loop :func:`allocate.sequential.run_strategy`.
+(docs/method.md, "The adaptive loop"). The same strategies drive a persisted study (ask/tell)
+and the in-memory loop :func:`allocate.sequential.run_strategy`.
 
 - ``adaptive``: a pilot, then each round refit every group's curve and re-plan the whole
   remaining budget; collect one batch toward that plan (the paper's method).

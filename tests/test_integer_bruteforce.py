@@ -99,5 +99,6 @@ def test_coupled_plans_are_feasible_and_no_better_than_the_exhaustive_optimum(ut
     assert value >= best - 1e-12
     if result.status == "optimal":
         assert value == pytest.approx(best, rel=1e-12)
-    # Rounding a continuous optimum of a 6-group study should stay close to the best.
-    assert value <= best * 1.05
+    # Rounding and repairing the continuous optimum reached the exhaustive optimum on these
+    # studies when this test was written; allow 0.1 %.
+    assert value <= best * 1.001

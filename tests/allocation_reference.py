@@ -40,15 +40,17 @@ def losses(groups: tuple[GroupSpec, ...], totals: np.ndarray) -> np.ndarray:
 def objective(groups, totals, utility: str, p: float = 2.0) -> np.ndarray:
     """The utility's objective in the loss sense (SPEC section 3), per row of ``totals``.
 
-    weighted: ``sum w L / sum w``; maximin: the worst loss; power-mean:
+    weighted: ``sum w L / sum w``; maximin: the worst loss (for scores ``S = score_max - L``,
+    minus the worst score); power-mean:
     ``(sum w L^p / sum w)^(1/p)``; target: the spend.
     """
     if utility == "target":
         return spend(groups, totals)
     weight = np.array([g.weight for g in groups])
     value = losses(groups, totals)
-    if utility == "maximin":
-        return value.max(axis=-1)
+    if utility == "maximin":  # the worst loss, or minus the worst score for score curves
+        best = np.array([g.curve.score_max if g.curve.sense == "score" else 0.0 for g in groups])
+        return (value - best).max(axis=-1)
     if utility == "power-mean":
         return ((value**p) @ weight / weight.sum()) ** (1.0 / p)
     return value @ weight / weight.sum()

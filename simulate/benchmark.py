@@ -305,6 +305,8 @@ def _strategy(name: str, config: BenchConfig, oracle_curves: dict[str, Curve]):
         return WorstGroup(batch=config.batch, pilot=config.pilot)
     if name == "oracle":
         return Oracle(curves=oracle_curves)
+    if name in ("expected", "cautious"):
+        return make_strategy(name, batch=config.batch, pilot=config.pilot)
     return make_strategy(name)
 
 

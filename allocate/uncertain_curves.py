@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from allocate.curves import Curve
-from allocate.errors import FitError, InfeasibleStudy, InputError
+from allocate.errors import FairallocError, FitError, InfeasibleStudy, InputError
 from allocate.fitting import CurveFits, fit_group
 from allocate.optimise import AllocationProblem, bisect_monotone
 from allocate.strategies import (
@@ -204,7 +204,10 @@ def expected_totals(problem: AllocationProblem, draws: CurveDraws) -> np.ndarray
     upper = _affordable_upper(problem, lower)
     if problem.utility == "maximin":
         lower = _lowest_level(problem, draws, lower, upper)
-    return _priority_fill(problem, draws, lower, upper)
+    totals = _priority_fill(problem, draws, lower, upper)
+    if not np.all(np.isfinite(totals)):  # pragma: no cover - a bug here, not the input
+        raise FairallocError(f"internal error: planned totals {totals.tolist()}")
+    return totals
 
 
 def _check_draws(problem: AllocationProblem, draws: CurveDraws) -> None:
@@ -216,11 +219,14 @@ def _check_draws(problem: AllocationProblem, draws: CurveDraws) -> None:
         raise InputError("planning on curve draws needs a finite budget")
 
 
-def _least_total(draws: CurveDraws, group: int, level: float, low: float, high: float) -> float:
-    """The least whole total in ``[low, high]`` whose expected loss is at most ``level``
-    (``inf`` if none); ``high`` may be ``inf``."""
+def _least_total(
+    draws: CurveDraws, group: int, level: float, low: float, high: float, shift: float = 0.0
+) -> float:
+    """The least whole total in ``[low, high]`` whose expected loss plus ``shift`` is at most
+    ``level`` (``inf`` if none); ``high`` may be ``inf``. Levels are compared exactly as
+    :func:`_level_of` computes them, so a level taken from a total is met at that total."""
     def meets(n: float) -> bool:
-        return bool(draws.group_expected_loss(group, n) <= level)
+        return bool(_level_of(draws, group, n, shift) <= level)
 
     if meets(low):
         return low
@@ -241,6 +247,10 @@ def _least_total(draws: CurveDraws, group: int, level: float, low: float, high: 
         else:
             bottom = middle
     return float(top)
+
+
+def _level_of(draws: CurveDraws, group: int, n: float, shift: float = 0.0) -> float:
+    return float(draws.group_expected_loss(group, n)) + shift
 
 
 def _meet_targets(problem: AllocationProblem, draws: CurveDraws, lower: np.ndarray) -> np.ndarray:
@@ -274,7 +284,7 @@ def _lowest_level(problem, draws: CurveDraws, lower, upper) -> np.ndarray:
 
     def need(level: float) -> np.ndarray:
         return np.array([
-            _least_total(draws, g, level - shift[g], lower[g], upper[g])
+            _least_total(draws, g, level, lower[g], upper[g], shift[g])
             for g in range(problem.size)
         ])
 
@@ -282,8 +292,8 @@ def _lowest_level(problem, draws: CurveDraws, lower, upper) -> np.ndarray:
         n = need(level)
         return bool(np.all(np.isfinite(n))) and problem.spend(n) <= problem.budget + 1e-9
 
-    high = float(np.max(draws.expected_losses(lower) + shift))
-    low = float(np.max(draws.expected_losses(upper) + shift))
+    high = max(_level_of(draws, g, lower[g], shift[g]) for g in range(problem.size))
+    low = max(_level_of(draws, g, upper[g], shift[g]) for g in range(problem.size))
     if affordable(low):
         return need(low)
     return need(bisect_monotone(affordable, low, high, want_high=False, rel_tol=1e-15))

@@ -57,7 +57,7 @@ def baseline_totals(problem: AllocationProblem, name: str, *, integer: bool) -> 
     shares = baseline_shares(problem, name)
     totals = _totals_at(problem, shares, integer)
     positive = shares > 0
-    if problem.utility == "target":
+    if problem.rule.form == "cost":  # the least level that meets every target
         def meets(level: float) -> bool:
             return problem.meets_caps(totals(level))
         high = 1.0

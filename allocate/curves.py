@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from allocate.errors import InputError
 
-__all__ = ["Curve", "Family", "Sense", "FAMILIES", "FAMILY_PARAMETERS"]
+__all__ = ["Curve", "Family", "Sense", "FAMILIES", "FAMILY_PARAMETERS", "size_for_own_term"]
 
 Family = Literal["power", "power-offset", "transfer"]
 Sense = Literal["loss", "score"]
@@ -30,6 +30,22 @@ FAMILY_PARAMETERS: dict[str, tuple[str, ...]] = {
     "transfer": ("a", "b", "c", "t", "q"),
 }
 FAMILIES: tuple[str, ...] = tuple(FAMILY_PARAMETERS)
+
+
+def size_for_own_term(a: ArrayLike, b: ArrayLike, room: ArrayLike) -> np.ndarray:
+    """The size ``n`` whose own term ``a n^-b`` equals ``room``: ``(a / room)^(1/b)``.
+
+    The inverse of the curve: with ``room = level - c`` (less any pooled term) it is the least
+    size whose loss is at most ``level``. ``inf`` where ``room <= 0`` (no size gets there).
+
+    Examples
+    --------
+    >>> size_for_own_term(1.0, 0.5, [0.1, 0.0]).tolist()
+    [100.0, inf]
+    """
+    a, b, room = (np.asarray(x, dtype=float) for x in (a, b, room))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(room > 0, (a / np.where(room > 0, room, 1.0)) ** (1 / b), np.inf)
 
 
 @dataclass(frozen=True)

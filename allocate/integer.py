@@ -36,8 +36,10 @@ from fractions import Fraction
 
 import numpy as np
 
+from allocate.curves import size_for_own_term
 from allocate.errors import InfeasibleStudy
 from allocate.optimise import AllocationProblem, bisect_monotone
+from allocate.utilities import UTILITIES
 
 __all__ = [
     "IntegerSolution",
@@ -70,10 +72,7 @@ def least_totals_for_levels(problem: AllocationProblem, levels: np.ndarray) -> n
     evaluating the loss itself, so it agrees with :meth:`AllocationProblem.losses` exactly.
     """
     levels = np.asarray(levels, dtype=float)
-    room = levels - problem.c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        guess = np.where(room > 0, (problem.a / np.where(room > 0, room, 1.0)) ** (1 / problem.b),
-                         np.inf)
+    guess = size_for_own_term(problem.a, problem.b, levels - problem.c)
     out = np.full(problem.size, np.inf)
     finite = np.isfinite(guess) & (guess < 1e15)
     index = np.flatnonzero(finite)
@@ -113,14 +112,15 @@ def solve_separable(problem: AllocationProblem) -> IntegerSolution:
     IntegerSolution
     """
     start = _start(problem)
-    if problem.utility == "target":
+    form = problem.rule.form
+    if form == "cost":
         return IntegerSolution(start, "least totals per target", exact=True)
-    if problem.utility == "maximin":
+    if form == "worst":
         n = _lowest_level(problem, start)
         left = problem.budget - problem.spend(n)
-        n = _priority_fill(problem, n, left, _values_function(problem, "weighted"))
+        n = _priority_fill(problem, n, left, _values_function(problem, UTILITIES["weighted"]))
         return IntegerSolution(n, "level bisection + worst-group steps", exact=True)
-    values = _values_function(problem, problem.utility)
+    values = _values_function(problem, problem.rule)
     left = problem.budget - problem.spend(start)
     if np.ptp(problem.cost) <= 1e-12 * problem.cost.max():
         return IntegerSolution(_priority_fill(problem, start, left, values),
@@ -135,13 +135,12 @@ def solve_separable(problem: AllocationProblem) -> IntegerSolution:
     return IntegerSolution(heuristic, "priority rule by gain per cost + exchanges", exact=False)
 
 
-def _values_function(problem: AllocationProblem, utility: str):
-    """Per-group terms ``v_g(m)`` whose sum the utility minimises (separable problems)."""
-    weight = problem.normalised_weight
-    power = problem.p if utility == "power-mean" else 1.0
+def _values_function(problem: AllocationProblem, utility):
+    """Per-group terms ``v_g(m)`` whose sum ``utility`` (a sum-form utility of
+    :mod:`allocate.utilities`) minimises, for separable problems."""
 
     def values(m: np.ndarray, index: np.ndarray) -> np.ndarray:
-        return weight[index] * _own_loss(problem, m, index) ** power
+        return utility.terms(problem, _own_loss(problem, m, index), index)
 
     return values
 
@@ -394,14 +393,14 @@ def round_and_repair(problem: AllocationProblem, continuous: np.ndarray) -> Inte
     for start in (_round_down(problem, continuous), _round_up(problem, continuous)):
         if start is None:
             continue
-        n = start if problem.utility == "target" else _fill(problem, start)
+        n = start if problem.rule.form == "cost" else _fill(problem, start)
         if problem.size <= EXCHANGE_SEARCH_GROUPS:
             n = _exchange_search(problem, n)
         results.append(n)
     if not results:
         raise InfeasibleStudy(
             "no whole-sample plan meets every target within the budget;"
-            " raise the budget or plan with --continuous"
+            " raise the budget or plan continuously (integer=False)"
         )
     best = min(results, key=problem.objective)
     return IntegerSolution(best, "continuous optimum rounded and repaired", exact=False)
@@ -447,9 +446,10 @@ def _round_up(problem: AllocationProblem, continuous: np.ndarray) -> np.ndarray 
         return None
     while True:  # take samples back while over budget (target utility: while targets hold)
         over = problem.spend(n) > problem.budget + _tolerance(problem)
-        if not over and problem.utility != "target":
+        least_cost = problem.rule.form == "cost"
+        if not over and not least_cost:
             return n
-        if problem.utility == "target":  # the dearest sample back first
+        if least_cost:  # the dearest sample back first
             damage = -problem.cost
         else:  # the least harm per unit of cost saved first
             damage = (_stepped_objectives(problem, n, -1) - problem.objective(n)) / problem.cost
@@ -515,7 +515,7 @@ def _exchange_search(problem: AllocationProblem, n: np.ndarray, rounds: int = 50
                 trial = _restore_targets(problem, trial)
                 if trial is None:
                     continue
-                if problem.utility != "target":
+                if problem.rule.form != "cost":
                     trial = _fill(problem, trial)
                 value = problem.objective(trial)
                 if value < best_value:
@@ -534,25 +534,10 @@ def _step_gains(problem: AllocationProblem, n: np.ndarray, current: float) -> np
 def _stepped_objectives(problem: AllocationProblem, n: np.ndarray, step: int) -> np.ndarray:
     """The objective after ``n + step * e_g``, for every group ``g`` at once (``step = -1``
     needs ``n >= 2`` where it matters; other entries may be ``inf``)."""
-    if problem.utility == "target":
-        return problem.spend(n) + step * problem.cost
-    size = problem.size
     pooled = float(n.sum()) + step
     own = problem.a * n ** (-problem.b)
     with np.errstate(divide="ignore"):
         own_stepped = problem.a * np.maximum(n + step, 0.0) ** (-problem.b)
     base = problem.c + own + problem.t * pooled ** (-problem.q)
     stepped = base - own + own_stepped
-    if problem.utility == "maximin":
-        shifted = base + problem.shift
-        order = np.argsort(shifted)
-        top = shifted[order[-1]]
-        second = shifted[order[-2]] if size > 1 else -np.inf
-        others = np.where(np.arange(size) == order[-1], second, top)
-        return np.maximum(others, stepped + problem.shift)
-    w = problem.normalised_weight
-    if problem.utility == "power-mean":
-        total = float(w @ base**problem.p)
-        inner = np.maximum(total - w * base**problem.p + w * stepped**problem.p, 0.0)
-        return inner ** (1 / problem.p)
-    return float(w @ base) - w * (base - stepped)
+    return problem.rule.stepped_objectives(problem, n, step, base, stepped)

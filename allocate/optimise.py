@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from allocate.curves import size_for_own_term
 from allocate.errors import FairallocError, InfeasibleStudy
 from allocate.study_file import StudySpec
+from allocate.utilities import Utility, utility_named
 
 __all__ = ["AllocationProblem", "ContinuousSolution", "solve_continuous", "clear_problem_cache"]
 
@@ -96,6 +98,11 @@ class AllocationProblem:
         return not np.any(self.t > 0)
 
     @property
+    def rule(self) -> Utility:
+        """The utility being optimised (see :mod:`allocate.utilities`)."""
+        return utility_named(self.utility)
+
+    @property
     def normalised_weight(self) -> np.ndarray:
         """Weights scaled to sum to one."""
         return self.weight / self.weight.sum()
@@ -113,23 +120,13 @@ class AllocationProblem:
         return float(self.cost @ (np.asarray(n, dtype=float) - self.have))
 
     def aggregate(self, losses: np.ndarray) -> float:
-        """The utility's aggregate of per-group ``losses`` (lower is better).
-
-        weighted: ``sum w L / sum w``; maximin: ``max(L + shift)``; power-mean:
-        ``(sum w L^p / sum w)^(1/p)``. The target utility has no aggregate of losses (its
-        objective is the spend), so it falls back to the weighted mean.
-        """
-        if self.utility == "maximin":
-            return float(np.max(losses + self.shift))
-        if self.utility == "power-mean":
-            return float((self.normalised_weight @ losses**self.p) ** (1.0 / self.p))
-        return float(self.normalised_weight @ losses)
+        """The utility's aggregate of per-group ``losses`` (lower is better; see
+        :mod:`allocate.utilities`)."""
+        return self.rule.aggregate(self, losses)
 
     def objective(self, n: np.ndarray) -> float:
         """The objective at totals ``n`` in the loss sense (the spend for the target utility)."""
-        if self.utility == "target":
-            return self.spend(n)
-        return self.aggregate(self.losses(n))
+        return self.rule.objective(self, n)
 
     def meets_caps(self, n: np.ndarray) -> bool:
         """True when every group with a target reaches it at totals ``n``."""
@@ -214,8 +211,7 @@ def _masks(problem: AllocationProblem) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def _cache_key(problem: AllocationProblem) -> tuple:
     transfer, bounded, capped = _masks(problem)
     return (
-        problem.utility,
-        problem.p if problem.utility == "power-mean" else None,
+        *problem.rule.cache_key(problem),
         problem.b.tobytes(),
         tuple(transfer),
         problem.q[transfer].tobytes(),
@@ -271,22 +267,10 @@ def _compile(problem: AllocationProblem) -> _Compiled:
         par["budget"] = cp.Parameter(name="budget_plus_have_cost")
         budget_constraint = par["cost"] @ total <= par["budget"]
         constraints.append(budget_constraint)
-    if problem.utility in ("weighted", "power-mean"):
-        # weights multiply an epigraph variable, not the loss: weight * a would be a product
-        # of two parameters, which is not DPP
-        level = cp.Variable(size, name="level")
-        constraints.append(level >= loss)
-        par["weight"] = cp.Parameter(size, nonneg=True, name="weight")
-        if problem.utility == "weighted":
-            objective = par["weight"] @ level
-        else:
-            objective = cp.pnorm(cp.multiply(par["weight"], level), problem.p, approx=False)
-    elif problem.utility == "maximin":  # an explicit epigraph: Clarabel copes better than
-        worst = cp.Variable(name="worst_level")  # with cp.max over many groups
-        constraints.append(loss <= worst)
-        objective = worst
-    else:  # target: least cost
-        objective = par["cost"] @ total
+    objective, extra, parameters = problem.rule.convex_objective(cp, problem, loss,
+                                                                 par["cost"] @ total)
+    constraints += extra
+    par.update(parameters)
     compiled = cp.Problem(cp.Minimize(objective), constraints)
     if not compiled.is_dcp(dpp=True):  # pragma: no cover - a bug in this module, not the input
         raise FairallocError("internal error: the allocation problem is not DPP")
@@ -308,9 +292,7 @@ def _scales(problem: AllocationProblem) -> _Scales:
     if math.isfinite(problem.budget):
         even = (problem.budget + float(problem.cost @ problem.lower)) / problem.cost.sum()
     else:
-        room = problem.cap - problem.c
-        with np.errstate(divide="ignore", invalid="ignore"):
-            need = np.where(room > 0, (problem.a / room) ** (1 / problem.b), np.nan)
+        need = size_for_own_term(problem.a, problem.b, problem.cap - problem.c)
         need = need[np.isfinite(need)]
         even = float(need.max()) if need.size else float(problem.lower.max())
     size = np.clip(np.full(problem.size, max(1.0, even)), problem.lower, problem.upper)
@@ -321,7 +303,7 @@ def _scales(problem: AllocationProblem) -> _Scales:
 def _set_parameters(compiled: _Compiled, problem: AllocationProblem) -> _Scales:
     transfer, bounded, capped = _masks(problem)
     units = _scales(problem)
-    shift = problem.shift if problem.utility == "maximin" else np.zeros(problem.size)
+    shift = problem.rule.loss_shift(problem)
     values = {
         "scale": problem.a * units.size ** (-problem.b) / units.loss,
         "base": (problem.c + shift) / units.loss,
@@ -333,10 +315,7 @@ def _set_parameters(compiled: _Compiled, problem: AllocationProblem) -> _Scales:
         "cap": (problem.cap + shift)[capped] / units.loss,
         "budget": (problem.budget + float(problem.cost @ problem.have)) / units.money,
     }
-    if problem.utility == "weighted":
-        values["weight"] = problem.normalised_weight
-    elif problem.utility == "power-mean":
-        values["weight"] = problem.normalised_weight ** (1.0 / problem.p)
+    values.update(problem.rule.parameter_values(problem))
     for name, parameter in compiled.parameters.items():
         parameter.value = values[name]
     return units
@@ -392,13 +371,11 @@ def _lowest_level_continuous(problem: AllocationProblem) -> tuple[float, np.ndar
     capped = np.isfinite(problem.cap)
     if np.any(capped):
         room = np.where(capped, problem.cap - problem.c, 1.0)
-        floor = np.where(capped, np.maximum(floor, (problem.a / room) ** (1 / problem.b)), floor)
+        floor = np.where(capped, np.maximum(floor, size_for_own_term(problem.a, problem.b, room)),
+                         floor)
 
     def totals(level: float) -> np.ndarray:
-        room = level - problem.shift - problem.c
-        with np.errstate(divide="ignore", invalid="ignore"):
-            need = np.where(room > 0, (problem.a / np.where(room > 0, room, 1.0))
-                            ** (1 / problem.b), np.inf)
+        need = size_for_own_term(problem.a, problem.b, level - problem.shift - problem.c)
         return np.maximum(floor, need)
 
     high = float(np.max(problem.losses(floor) + problem.shift))
@@ -456,9 +433,7 @@ class _CoupledLevel:
     def need(self, level: float, pooled: float) -> np.ndarray:
         p = self.problem
         bound = np.minimum(level - p.shift, p.cap)
-        room = bound - p.c - p.t * pooled ** (-p.q)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            own = np.where(room > 0, (p.a / np.where(room > 0, room, 1.0)) ** (1 / p.b), np.inf)
+        own = size_for_own_term(p.a, p.b, bound - p.c - p.t * pooled ** (-p.q))
         return np.maximum(self.floor, own)
 
     def totals(self, level: float, pooled: float) -> np.ndarray | None:
@@ -608,7 +583,7 @@ def solve_continuous(problem: AllocationProblem) -> ContinuousSolution:
     FairallocError
         When the solver fails.
     """
-    if problem.utility == "maximin":
+    if problem.rule.form == "worst":
         return _solve_maximin(problem)
     return _solve_with_cvxpy(problem)
 

@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 
 from allocate.baselines import BASELINES, baseline_totals
+from allocate.curves import size_for_own_term
 from allocate.errors import InfeasibleStudy, InputError
 from allocate.integer import least_totals_for_levels, round_and_repair, solve_separable
 from allocate.optimise import AllocationProblem, solve_continuous
-from allocate.study_file import UTILITIES, StudySpec, Utility
+from allocate.study_file import StudySpec
+from allocate.utilities import utility_named
 
 __all__ = ["GroupAllocation", "BaselinePlan", "Plan", "plan", "metric_objective"]
 
@@ -201,14 +203,13 @@ def _checked_overrides(study: StudySpec, budget, utility, p, integer) -> tuple:
         and math.isfinite(budget) and budget >= 0
     ):
         raise InputError(f"budget must be a number >= 0; got {budget!r}")
-    if utility not in UTILITIES:
-        raise InputError(f"utility must be one of {', '.join(UTILITIES)}; got {utility!r}")
+    rule = utility_named(utility)
     if not (isinstance(p, int | float) and math.isfinite(p) and p >= 1):
         raise InputError(f"p must be a number >= 1; got {p!r}")
-    if budget is None and utility != "target":
-        raise InputError("the study has no budget: set budget in the study file or pass --budget")
-    if utility == "target" and all(group.target is None for group in study.groups):
-        raise InputError("utility 'target' needs a target on at least one group")
+    if budget is None and rule.needs_budget:
+        raise InputError("the study has no budget: set budget in the study file or pass budget=")
+    if not rule.needs_budget and all(group.target is None for group in study.groups):
+        raise InputError(f"utility {utility!r} needs a target on at least one group")
     return budget, utility, float(p), bool(integer)
 
 
@@ -260,8 +261,8 @@ def _least_totals_for_targets(problem: AllocationProblem, integer: bool) -> np.n
     if integer:
         need = least_totals_for_levels(problem, problem.cap)
     else:
-        room = np.where(capped, problem.cap - problem.c, 1.0)
-        need = (problem.a / room) ** (1.0 / problem.b)
+        need = size_for_own_term(problem.a, problem.b, np.where(capped, problem.cap - problem.c,
+                                                                1.0))
     return np.where(capped, need, problem.lower)
 
 
@@ -270,7 +271,7 @@ def _solve(problem: AllocationProblem, integer: bool) -> tuple[np.ndarray, str, 
     if integer and problem.separable:
         solution = solve_separable(problem)
         return solution.n, solution.method, solution.exact, None
-    if not integer and problem.separable and problem.utility == "target":
+    if not integer and problem.separable and problem.rule.form == "cost":
         need = _least_totals_for_targets(problem, integer=False)
         return np.maximum(problem.lower, need), "least totals per target", True, None
     continuous = solve_continuous(problem)
@@ -299,11 +300,7 @@ def _allocation(problem: AllocationProblem, study: StudySpec, n: np.ndarray
 
 def metric_objective(problem: AllocationProblem, value: float) -> float:
     """An objective value from the loss sense to the metric's own sense."""
-    if problem.utility == "target" or not np.any(problem.shift):
-        return value
-    if problem.utility == "maximin":
-        return -value  # max(L - score_max) = -(the worst score)
-    return float(problem.normalised_weight @ -problem.shift) - value
+    return problem.rule.to_metric(problem, value)
 
 
 def _baseline(problem: AllocationProblem, study: StudySpec, name: str, integer: bool
@@ -320,7 +317,7 @@ def _baseline(problem: AllocationProblem, study: StudySpec, name: str, integer: 
 
 def _marginal_value(problem: AllocationProblem, integer: bool, objective: float,
                     dual: float | None) -> float | None:
-    if problem.utility == "target" or not math.isfinite(problem.budget):
+    if not problem.rule.needs_budget or not math.isfinite(problem.budget):
         return None
     if dual is not None:
         return max(dual, 0.0)
@@ -337,7 +334,7 @@ def plan(
     study: StudySpec,
     *,
     budget: float | None = None,
-    utility: Utility | None = None,
+    utility: str | None = None,
     p: float | None = None,
     integer: bool | None = None,
 ) -> Plan:
@@ -392,7 +389,7 @@ def plan(
     return Plan(
         status="optimal" if exact else "feasible",
         utility=utility,
-        p=p if utility == "power-mean" else None,
+        p=p if utility_named(utility).uses_p else None,
         sense=study.sense,
         integer=integer,
         method=method,

@@ -356,7 +356,9 @@ def _plan_or_relax(study: StudySpec) -> tuple[np.ndarray, str | None]:
         if not any(g.target is not None for g in study.groups):
             raise
         groups = tuple(replace(g, target=None) for g in study.groups)
-        utility = "maximin" if study.utility == "target" else study.utility
+        from allocate.utilities import utility_named
+
+        utility = utility_named(study.utility).without_targets
         relaxed = replace(study, groups=groups, utility=utility)
         return _plan_totals(relaxed), f"targets out of reach so far, planned without them: {error}"
 

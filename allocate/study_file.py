@@ -29,15 +29,16 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from allocate.curves import Curve
 from allocate.errors import InfeasibleStudy, InputError, StudyFileError
+from allocate.utilities import UTILITY_NAMES as UTILITIES
 
 __all__ = ["GroupSpec", "StudySpec", "Utility", "UTILITIES", "read_study", "study_from_dict"]
 
-Utility = Literal["weighted", "maximin", "power-mean", "target"]
-UTILITIES: tuple[str, ...] = get_args(Utility)
+#: A utility's name, one of :data:`UTILITIES` (defined in :mod:`allocate.utilities`).
+Utility = str
 
 _STUDY_FIELDS = ("budget", "utility", "p", "integer", "groups")
 _GROUP_FIELDS = (

@@ -10,16 +10,13 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.errors import InputError
+from allocate.errors import FairallocError, InputError
+from allocate.utilities import UTILITY_NAMES
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
-class UtilityChoice(StrEnum):
-    weighted = "weighted"
-    maximin = "maximin"
-    power_mean = "power-mean"
-    target = "target"
+UtilityChoice = StrEnum("UtilityChoice", {name.replace("-", "_"): name for name in UTILITY_NAMES})
 
 
 @app.command("plan")
@@ -52,13 +49,16 @@ def plan_command(
 
     if plot is not None and plot.suffix.lower() not in FIGURE_SUFFIXES:
         raise InputError(f"--plot must end in {', '.join(FIGURE_SUFFIXES)}; got {str(plot)!r}")
-    result = make_plan(
-        read_study(study),
-        budget=budget,
-        utility=None if utility is None else utility.value,
-        p=p,
-        integer=False if continuous else None,
-    )
+    try:
+        result = make_plan(
+            read_study(study),
+            budget=budget,
+            utility=None if utility is None else utility.value,
+            p=p,
+            integer=False if continuous else None,
+        )
+    except FairallocError as error:  # the library names its parameters; say the flags
+        raise type(error)(_with_flags(str(error))) from None
     if plot is not None:
         from allocate.plotting import save_figure_atomically
         from allocate.plotting_plan import plot_plan
@@ -68,6 +68,16 @@ def plan_command(
         typer.echo(json.dumps(result.to_dict()))
     else:
         _print_plan(result, written=plot)
+
+
+#: Library parameters in plan()'s messages, and the options that set them here.
+_FLAGS = {"pass budget=": "pass --budget", "(integer=False)": "(--continuous)"}
+
+
+def _with_flags(message: str) -> str:
+    for library, flag in _FLAGS.items():
+        message = message.replace(library, flag)
+    return message
 
 
 def _print_plan(result, written: Path | None) -> None:

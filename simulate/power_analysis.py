@@ -56,7 +56,8 @@ def power_analysis(
         One row per setting and compared strategy: ``gain`` (mean over replicates of the other's
         regret minus ``strategy``'s, > 0 when ``strategy`` did better), ``sd`` (their standard
         deviation), ``n`` (paired replicates), ``effect_size`` (``|gain| / sd``), ``p_value``
-        (paired t-test), ``power`` (of the test at ``n`` replicates for this effect) and
+        (paired t-test), ``power`` (of the test at ``n`` replicates for this effect; NaN where
+        statsmodels cannot evaluate the noncentral t, effects of many SDs at 2 or 3 pairs) and
         ``replicates_needed`` (the least whole number of replicates with at least ``power``;
         NaN when there is no gain to detect).
 
@@ -72,8 +73,8 @@ def power_analysis(
     ...     "cost_ratio": 1.0, "training": "own", "strategy": ["oracle", "equal"] * 3,
     ...     "regret": [0.0, 0.1, 0.0, 0.3, 0.0, 0.2]})
     >>> row = power_analysis(results, against=["equal"]).iloc[0]
-    >>> round(row["gain"], 3), round(row["effect_size"], 3), int(row["replicates_needed"])
-    (0.2, 2.0, 5)
+    >>> [round(float(row[k]), 3) for k in ("gain", "effect_size", "replicates_needed")]
+    [0.2, 2.0, 5.0]
     """
     for name, value in (("alpha", alpha), ("power", power)):
         if not 0 < value < 1:

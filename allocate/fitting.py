@@ -5,6 +5,13 @@ The fit is bounded non-linear least squares (``scipy.optimize.least_squares``) o
 one size enter through their mean and count, which gives the same least-squares problem as the
 raw points at a fraction of the cost.
 
+Goodness of fit is reported the way a statsmodels regression reports it, in the fit's space
+(log space for ``log_space``): residual degrees of freedom (points minus free parameters),
+``R^2`` against the mean of the points, the root mean square residual, and the Gaussian
+log-likelihood with AIC and BIC counting the free curve parameters (not the noise variance),
+as ``statsmodels.regression.linear_model.RegressionResults`` does. AIC and BIC compare families
+fitted to the same points in the same space.
+
 Uncertainty comes two ways: standard errors from the covariance ``s^2 (J'J)^-1`` at the optimum
 (Wald intervals), and, with ``bootstrap > 0``, percentile intervals from refits on resampled data.
 Resampling draws measurements with replacement within each size; where some size has a single
@@ -18,6 +25,7 @@ resamples at once. This is what makes 200 resamples of 100 groups take seconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,7 +37,7 @@ from allocate.curves import FAMILY_PARAMETERS, Curve, Family, Sense
 from allocate.errors import FitError, InputError
 from allocate.points import validate_points
 
-__all__ = ["fit_curves", "fit_group", "CurveFit", "CurveFits"]
+__all__ = ["fit_curves", "fit_group", "CurveFit", "CurveFits", "MIN_BOOTSTRAP", "min_resamples"]
 
 #: Bounds on exponents (Rolf et al. bound them to [0, 2]; zero itself is not a learning curve).
 EXPONENT_BOUNDS = (0.01, 2.0)
@@ -37,6 +45,10 @@ _TINY = 1e-12
 _LOWER = {"a": _TINY, "b": EXPONENT_BOUNDS[0], "c": 0.0, "t": 0.0, "q": EXPONENT_BOUNDS[0]}
 _UPPER = {"a": np.inf, "b": EXPONENT_BOUNDS[1], "c": np.inf, "t": np.inf, "q": EXPONENT_BOUNDS[1]}
 _EXPONENT_GRID = np.geomspace(EXPONENT_BOUNDS[0], EXPONENT_BOUNDS[1], 160)
+#: The fewest bootstrap resamples accepted (more at high levels; see :func:`min_resamples`).
+MIN_BOOTSTRAP = 20
+#: One-sided p-value below which points that go the wrong way with n are reported.
+_TREND_P_VALUE = 0.05
 
 BootstrapMethod = Literal["within-size", "residual"]
 
@@ -62,6 +74,18 @@ class CurveFit:
         Covariance of the free parameters, in the order of ``estimates``.
     residual_error : float
         Root mean square residual of the points, in the fit's space (log space if ``log_space``).
+    residual_dof : int
+        Residual degrees of freedom: points minus free parameters. At 0 the curve passes through
+        every point and the standard errors measure nothing (the fit warns).
+    r_squared : float
+        ``1 - SSR / TSS`` in the fit's space, TSS about the mean of the points (NaN when the
+        points are all equal).
+    log_likelihood, aic, bic : float
+        Gaussian log-likelihood at the least-squares optimum, ``-2 llf + 2 k`` and
+        ``-2 llf + k log(points)`` with ``k`` free parameters (statsmodels' convention).
+    fitted_sizes : tuple of float
+        The smallest and largest own-group size ``n`` among the points: the range the curve
+        was fitted on, beyond which it is extrapolated.
     bootstrap_samples : numpy.ndarray or None
         Refitted free parameters, one row per resample.
     warnings : tuple of str
@@ -81,6 +105,12 @@ class CurveFit:
     residual_error: float = 0.0
     n_points: int = 0
     n_sizes: int = 0
+    residual_dof: int | None = None
+    r_squared: float = float("nan")
+    log_likelihood: float = float("nan")
+    aic: float = float("nan")
+    bic: float = float("nan")
+    fitted_sizes: tuple[float, float] | None = None
     bootstrap_samples: np.ndarray | None = field(default=None, repr=False)
     bootstrap_method: str | None = None
     warnings: tuple[str, ...] = ()
@@ -157,6 +187,12 @@ class CurveFit:
             "interval_method": self.interval_method,
             "level": self.level,
             "residual_error": self.residual_error,
+            "residual_dof": self.residual_dof,
+            "r_squared": _finite_or_none(self.r_squared),
+            "log_likelihood": _finite_or_none(self.log_likelihood),
+            "aic": _finite_or_none(self.aic),
+            "bic": _finite_or_none(self.bic),
+            "fitted_sizes": None if self.fitted_sizes is None else list(self.fitted_sizes),
             "n_points": self.n_points,
             "n_sizes": self.n_sizes,
             "bootstrap_resamples": 0
@@ -221,6 +257,10 @@ class CurveFits:
                         "lower": low,
                         "upper": high,
                         "residual_error": fit.residual_error,
+                        "residual_dof": fit.residual_dof,
+                        "r_squared": fit.r_squared,
+                        "aic": fit.aic,
+                        "bic": fit.bic,
                     }
                 )
         return pd.DataFrame(rows)
@@ -241,7 +281,11 @@ class CurveFits:
         for fit in self.fits:
             lines.append(
                 f"  {fit.group}: {fit.n_points} points at {fit.n_sizes} sizes, "
-                f"residual error {fit.residual_error:.4g}, asymptote {fit.asymptote:.4g}"
+                f"asymptote {fit.asymptote:.4g}"
+            )
+            lines.append(
+                f"    residual dof {fit.residual_dof}, RMSE {fit.residual_error:.4g}, "
+                f"R^2 {fit.r_squared:.4f}, AIC {fit.aic:.4g}, BIC {fit.bic:.4g}"
             )
             for name, estimate in fit.estimates.items():
                 low, high = fit.intervals[name]
@@ -284,7 +328,8 @@ def fit_curves(
     log_space : bool
         Fit log residuals, for losses that span decades (losses must then be positive).
     bootstrap : int
-        Number of bootstrap resamples for percentile intervals (0 for Wald intervals only).
+        Number of bootstrap resamples for percentile intervals (0 for Wald intervals only);
+        otherwise at least :func:`min_resamples` of ``level`` (20 at the default 0.9).
     level : float
         Confidence level of the intervals, in (0, 1).
     seed : int, optional
@@ -298,7 +343,8 @@ def fit_curves(
     Raises
     ------
     InputError
-        A malformed table or argument.
+        A malformed table or argument, a negative ``score_max``, or a score above
+        ``score_max``.
     FitError
         A group with fewer distinct sizes than free parameters, points that cannot identify
         the transfer term, or a fit that does not converge.
@@ -358,6 +404,13 @@ def fit_group(
     n = np.asarray(n, dtype=float)
     pooled = n if n_total is None else np.asarray(n_total, dtype=float)
     value = np.asarray(value, dtype=float)
+    if sense == "score" and np.any(value > score_max):
+        worst = int(np.argmax(value))
+        raise InputError(
+            f"group {group!r} has a score of {value[worst]:g} at n = {n[worst]:g}, above "
+            f"score_max = {score_max:g}, the best possible score; raise score_max or check "
+            "the sense of the metric"
+        )
     loss = score_max - value if sense == "score" else value
     names = FAMILY_PARAMETERS[family]
     cells = _Cells.from_points(n, pooled, loss, log_space=log_space)
@@ -366,19 +419,30 @@ def fit_group(
     free = _fit_cells(cells, family, log_space, group)
     jacobian = _residual_jacobian(free, cells, names, log_space)
     residuals = _cell_residuals(free, cells, names, log_space)
-    dof = max(len(n) - len(names), 1)
-    sigma2 = (np.sum(residuals**2) + cells.within_ss) / dof
+    residual_dof = len(n) - len(names)
+    dof = max(residual_dof, 1)
+    ssr = float(np.sum(residuals**2) + cells.within_ss)
+    sigma2 = ssr / dof
     covariance, singular = _covariance(jacobian, sigma2)
     std_errors = np.sqrt(np.clip(np.diag(covariance), 0, None))
+    quality = _goodness_of_fit(cells, ssr, len(n), len(names))
 
     curve = _curve(free, names, sense, score_max)
     warnings = _fit_warnings(free, std_errors, names, singular)
+    if residual_dof == 0:
+        warnings.append(
+            f"no residual degrees of freedom ({len(n)} points, {len(names)} parameters): the "
+            "curve passes through every point, so its standard errors and intervals measure "
+            "nothing; measure replicates or more sizes, or fit a family with fewer parameters"
+        )
+    warnings += _trend_warnings(n, value, sense)
     samples, method = None, None
     if bootstrap:
         rng = np.random.default_rng(0) if rng is None else rng
         samples, method, note = _bootstrap(cells, free, family, log_space, bootstrap, rng, group)
         warnings += note
         intervals = _percentile_intervals(samples, names, level)
+        warnings += _outside_interval_warnings(free, intervals, names)
         interval_method = f"bootstrap percentile ({method}, {bootstrap} resamples)"
     else:
         intervals = _wald_intervals(free, std_errors, names, level, dof)
@@ -394,9 +458,12 @@ def fit_group(
         intervals=intervals,
         interval_method=interval_method,
         covariance=covariance,
-        residual_error=float(np.sqrt((np.sum(residuals**2) + cells.within_ss) / len(n))),
+        residual_error=float(np.sqrt(ssr / len(n))),
         n_points=len(n),
         n_sizes=cells.size,
+        residual_dof=residual_dof,
+        **quality,
+        fitted_sizes=(float(n.min()), float(n.max())),
         bootstrap_samples=samples,
         bootstrap_method=method,
         warnings=tuple(warnings),
@@ -441,16 +508,40 @@ class _Cells:
         return _Cells(self.n, self.pooled, self.count, means, self.members, 0.0, self.log_space)
 
 
+def min_resamples(level: float) -> int:
+    """The fewest bootstrap resamples for percentile intervals at ``level``.
+
+    Each tail of the interval must hold at least one resample, ``B (1 - level) / 2 >= 1``,
+    and never fewer than :data:`MIN_BOOTSTRAP`; below that the percentiles are the extreme
+    resamples and can exclude the estimate itself.
+
+    Examples
+    --------
+    >>> min_resamples(0.9), min_resamples(0.99)
+    (20, 200)
+    """
+    return max(MIN_BOOTSTRAP, math.ceil(2 / (1 - _check_level(level)) - 1e-9))
+
+
 def _check_options(family, sense, score_max, bootstrap, level) -> None:
     if family not in FAMILY_PARAMETERS:
         raise InputError(f"family must be one of {', '.join(FAMILY_PARAMETERS)}; got {family!r}")
     if sense not in ("loss", "score"):
         raise InputError(f"sense must be 'loss' or 'score'; got {sense!r}")
-    if not np.isfinite(score_max):
-        raise InputError(f"score_max must be a finite number; got {score_max}")
+    if not np.isfinite(score_max) or score_max < 0:
+        raise InputError(
+            f"score_max must be a finite number >= 0 (the best possible score, 1 for R^2 and "
+            f"AUC); got {score_max}"
+        )
     if int(bootstrap) != bootstrap or bootstrap < 0:
         raise InputError(f"bootstrap must be a whole number >= 0; got {bootstrap}")
-    _check_level(level)
+    fewest = min_resamples(level)
+    if 0 < bootstrap < fewest:
+        raise InputError(
+            f"bootstrap must be 0 (Wald intervals) or at least {fewest} resamples at level "
+            f"{level:g}, so that each tail of the percentile interval holds a resample; "
+            f"got {bootstrap}"
+        )
 
 
 def _check_level(level: float) -> float:
@@ -471,7 +562,7 @@ def _check_identifiable(cells: _Cells, family: str, group: str, log_space: bool,
     if log_space and np.any(loss <= 0):
         raise FitError(
             f"group {group!r} has losses <= 0, which a log-space fit cannot take; "
-            "fit in linear space or check the --sense option"
+            "fit in linear space (log_space=False) or check the sense of the metric"
         )
     if family == "transfer":
         design = np.column_stack([np.ones(cells.size), np.log(cells.n), np.log(cells.pooled)])
@@ -557,7 +648,7 @@ def _fit_cells(cells: _Cells, family: str, log_space: bool, group: str, start=No
     if result.status <= 0 or not np.all(np.isfinite(result.x)):
         raise FitError(
             f"the fit for group {group!r} did not converge ({result.message}); "
-            "check the points or try --family power or --log-space"
+            "check the points, or fit the power family or in log space"
         )
     return result.x
 
@@ -644,6 +735,58 @@ def _profile_fit(n, count, means, *, offset: bool, refine_steps: int = 40):
     b = (lo + hi) / 2
     _, a, c = sse_at(b[:, None])
     return b, a[:, 0], c[:, 0]
+
+
+# --- goodness of fit and warnings ------------------------------------------------------------
+
+
+def _goodness_of_fit(cells: _Cells, ssr: float, points: int, k: int) -> dict[str, float]:
+    """R^2, Gaussian log-likelihood, AIC and BIC of a least-squares fit, as statsmodels has them."""
+    grand = float(np.sum(cells.count * cells.mean) / np.sum(cells.count))
+    tss = cells.within_ss + float(np.sum(cells.count * (cells.mean - grand) ** 2))
+    r_squared = 1 - ssr / tss if tss > 0 else float("nan")
+    with np.errstate(divide="ignore"):
+        llf = -points / 2 * (np.log(2 * np.pi) + np.log(ssr / points) + 1)
+    return {
+        "r_squared": float(r_squared),
+        "log_likelihood": float(llf),
+        "aic": float(-2 * llf + 2 * k),
+        "bic": float(-2 * llf + k * np.log(points)),
+    }
+
+
+def _trend_warnings(n: np.ndarray, value: np.ndarray, sense: Sense) -> list[str]:
+    """Warn when the metric gets worse as n grows (least squares on log n, one-sided test)."""
+    if len(np.unique(n)) < 3 or np.ptp(value) == 0:
+        return []
+    trend = stats.linregress(np.log(n), value)
+    worse = trend.slope > 0 if sense == "loss" else trend.slope < 0
+    if not worse or trend.pvalue / 2 >= _TREND_P_VALUE:
+        return []
+    verb = "rises" if sense == "loss" else "falls"
+    return [
+        f"the measured {sense} {verb} as n grows ({trend.slope * np.log(2):+.3g} per doubling "
+        f"of n, one-sided p = {trend.pvalue / 2:.2g}); a learning curve assumes more data "
+        "helps, so the fitted curve is flat and plans on it are arbitrary: check the sense of "
+        "the metric and the measurements"
+    ]
+
+
+def _outside_interval_warnings(free, intervals: dict, names) -> list[str]:
+    notes = []
+    for value, name in zip(free, names, strict=True):
+        low, high = intervals[name]
+        if not low <= value <= high:
+            notes.append(
+                f"the estimate {name} = {value:.4g} lies outside its bootstrap interval "
+                f"[{low:.4g}, {high:.4g}]; the resamples are skewed: use more resamples or "
+                "Wald intervals"
+            )
+    return notes
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
 
 
 # --- uncertainty -----------------------------------------------------------------------------

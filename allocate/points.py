@@ -7,6 +7,7 @@ A points table has one row per measurement: ``group``, ``n`` (own-group training
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +30,35 @@ def read_points(path: str | Path) -> pd.DataFrame:
         When the file is missing, is not CSV, or fails validation.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"points file {str(path)!r} is a folder; give the CSV file inside it")
     if not path.is_file():
         raise InputError(f"points file {str(path)!r} does not exist")
     try:
+        _check_header(path)
         frame = pd.read_csv(path, dtype={"group": str}, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "empty file"
         raise InputError(f"cannot read {str(path)!r} as CSV: {first_line}") from None
+    except OSError as error:
+        raise InputError(f"cannot read {str(path)!r}: {error.strerror or error}") from None
     return validate_points(frame, source=str(path))
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a header that names a column twice (pandas would rename the copy ``n.1``)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    _check_unique([name.strip() for name in header], str(path))
+
+
+def _check_unique(columns: list[str], source: str) -> None:
+    repeated = sorted({name for name in columns if columns.count(name) > 1})
+    if repeated:
+        raise InputError(
+            f"{source}: the header names column(s) {', '.join(map(repr, repeated))} more than "
+            "once; keep one column of each name"
+        )
 
 
 def validate_points(points: pd.DataFrame, *, source: str = "points") -> pd.DataFrame:
@@ -58,12 +80,13 @@ def validate_points(points: pd.DataFrame, *, source: str = "points") -> pd.DataF
     Raises
     ------
     InputError
-        Missing column, text where a number belongs, ``n <= 0``, ``n_total < n``, NaN or
-        infinite values, or an empty table.
+        Missing or repeated column, text where a number belongs, ``n <= 0``, a size that is
+        not a whole number, ``n_total < n``, NaN or infinite values, or an empty table.
     """
     if not isinstance(points, pd.DataFrame):
         raise InputError(f"{source}: expected a pandas DataFrame; got {type(points).__name__}")
     columns = [str(c).strip() for c in points.columns]
+    _check_unique(columns, source)
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise InputError(
@@ -89,6 +112,14 @@ def validate_points(points: pd.DataFrame, *, source: str = "points") -> pd.DataF
             f"{source}: row {row + 1} has n = {frame['n'].iloc[row]:g}; "
             "training sizes must be positive"
         )
+    for column in ("n", "n_total"):
+        fractional = frame[column] != np.round(frame[column])
+        if fractional.any():
+            row = int(np.flatnonzero(fractional.to_numpy())[0])
+            raise InputError(
+                f"{source}: row {row + 1} has {column} = {frame[column].iloc[row]:g}; "
+                "training sizes count samples, so they must be whole numbers"
+            )
     if (frame["n_total"] < frame["n"]).any():
         row = int(np.flatnonzero((frame["n_total"] < frame["n"]).to_numpy())[0])
         raise InputError(

@@ -20,6 +20,11 @@ checked once at the door, and handed to :func:`allocate.planning.plan` as a froz
     sense = "loss"
     score_max = 1.0
     curve = { a = 1.0, b = 0.5, c = 0.0, t = 0.0, q = 0.5 }
+    fitted_sizes = [50, 3200]    # written by `fairalloc fit`: the n range the curve was fitted on
+    fit_warnings = []            # written by `fairalloc fit`: what the fit warned about
+
+``fitted_sizes`` and ``fit_warnings`` are optional and describe where the curve came from; they
+do not change a plan, but :func:`extrapolation_warnings` and the command line report them.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +41,16 @@ from allocate.curves import Curve
 from allocate.errors import InfeasibleStudy, InputError, StudyFileError
 from allocate.utilities import UTILITY_NAMES as UTILITIES
 
-__all__ = ["GroupSpec", "StudySpec", "Utility", "UTILITIES", "read_study", "study_from_dict"]
+__all__ = [
+    "GroupSpec",
+    "StudySpec",
+    "Utility",
+    "UTILITIES",
+    "EXTRAPOLATION_FACTOR",
+    "extrapolation_warnings",
+    "read_study",
+    "study_from_dict",
+]
 
 #: A utility's name, one of :data:`UTILITIES` (defined in :mod:`allocate.utilities`).
 Utility = str
@@ -43,7 +58,11 @@ Utility = str
 _STUDY_FIELDS = ("budget", "utility", "p", "integer", "groups")
 _GROUP_FIELDS = (
     "name", "cost", "weight", "have", "min", "max", "target", "sense", "score_max", "curve",
+    "fitted_sizes", "fit_warnings",
 )
+#: A plan is reported as extrapolating when a group's total exceeds this many times the
+#: largest size its curve was fitted on.
+EXTRAPOLATION_FACTOR = 10.0
 #: The curve a group gets in a sequential study file that gives none; never planned on.
 UNFITTED_CURVE: dict[str, float] = {"a": 1.0, "b": 0.5}
 _CURVE_FIELDS = ("a", "b", "c", "t", "q")
@@ -81,6 +100,11 @@ class GroupSpec:
     target : float or None
         A level the group's metric must reach, in the metric's own sense (a loss, or a score
         for score curves).
+    fitted_sizes : tuple of (float, float) or None
+        The smallest and largest own-group size the curve was fitted on, when known.
+    fit_warnings : tuple of str
+        What the curve's fit warned about. Neither of these last two takes part in comparisons
+        of studies: they describe the curve's origin, not the study.
     """
 
     name: str
@@ -91,9 +115,12 @@ class GroupSpec:
     min: int = 0
     max: float = math.inf
     target: float | None = None
+    fitted_sizes: tuple[float, float] | None = field(default=None, compare=False)
+    fit_warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         where = f"group {self.name!r}"
+        object.__setattr__(self, "fit_warnings", tuple(self.fit_warnings))
         if not isinstance(self.name, str) or not self.name.strip():
             raise InputError(f"group name must be a non-empty string; got {self.name!r}")
         if not isinstance(self.curve, Curve):
@@ -102,16 +129,20 @@ class GroupSpec:
             raise InputError(f"{where}: cost must be a positive number; got {self.cost!r}")
         if not (_is_number(self.weight) and math.isfinite(self.weight) and self.weight >= 0):
             raise InputError(f"{where}: weight must be a number >= 0; got {self.weight!r}")
-        for field in ("have", "min"):
-            value = getattr(self, field)
+        for name in ("have", "min"):
+            value = getattr(self, name)
             if not (_is_whole(value) and value >= 0):
-                raise InputError(f"{where}: {field} must be a whole number >= 0; got {value!r}")
+                raise InputError(f"{where}: {name} must be a whole number >= 0; got {value!r}")
         if not (self.max == math.inf or (_is_whole(self.max) and self.max >= 1)):
             raise InputError(f"{where}: max must be a whole number >= 1; got {self.max!r}")
         if self.target is not None and not (
             _is_number(self.target) and math.isfinite(self.target)
         ):
             raise InputError(f"{where}: target must be a finite number; got {self.target!r}")
+        if self.fitted_sizes is not None:
+            object.__setattr__(self, "fitted_sizes", _checked_sizes(self.fitted_sizes, where))
+        if not all(isinstance(note, str) for note in self.fit_warnings):
+            raise InputError(f"{where}: fit_warnings must be strings; got {self.fit_warnings!r}")
         if self.have > self.max:
             raise InfeasibleStudy(
                 f"{where} already has {self.have} samples, more than its pool max = {self.max:g};"
@@ -190,6 +221,61 @@ class StudySpec:
         return tuple(group.name for group in self.groups)
 
 
+def _checked_sizes(sizes: Any, where: str) -> tuple[float, float]:
+    if not (
+        isinstance(sizes, Sequence) and len(sizes) == 2 and all(map(_is_number, sizes))
+        and 0 < sizes[0] <= sizes[1] < math.inf
+    ):
+        raise InputError(
+            f"{where}: fitted_sizes must be [smallest, largest] positive sizes; got {sizes!r}"
+        )
+    return float(sizes[0]), float(sizes[1])
+
+
+def extrapolation_warnings(
+    study: StudySpec, totals: Sequence[float], *, factor: float = EXTRAPOLATION_FACTOR
+) -> list[str]:
+    """Say which groups a plan takes beyond ``factor`` times the largest size they were fitted on.
+
+    Parameters
+    ----------
+    study : StudySpec
+        The planned study; groups without ``fitted_sizes`` are not checked.
+    totals : sequence of float
+        Planned totals per group, in study order (e.g. ``plan.totals``).
+    factor : float
+        How far beyond the largest fitted size a total may go before it is reported.
+
+    Returns
+    -------
+    list of str
+        One sentence per extrapolated group (empty when none is).
+
+    Examples
+    --------
+    >>> study = study_from_dict({"budget": 10, "groups": [
+    ...     {"name": "A", "curve": {"a": 1.0, "b": 0.5}, "fitted_sizes": [10, 100]}]})
+    >>> extrapolation_warnings(study, [5000])[0][:59]
+    "group 'A' is planned at 5,000 samples, 50x the largest size"
+    """
+    if len(totals) != len(study.groups):
+        raise InputError(
+            f"totals needs one value per group ({len(study.groups)}); got {len(totals)}"
+        )
+    notes = []
+    for group, total in zip(study.groups, totals, strict=True):
+        if group.fitted_sizes is None:
+            continue
+        largest = group.fitted_sizes[1]
+        if total > factor * largest:
+            notes.append(
+                f"group {group.name!r} is planned at {total:,.0f} samples, {total / largest:.3g}x "
+                f"the largest size its curve was fitted on ({largest:,.0f}); beyond "
+                f"{factor:g}x the curve is an extrapolation: measure at larger sizes first"
+            )
+    return notes
+
+
 def _check_budget(budget: Any) -> None:
     if budget is None:
         return
@@ -258,6 +344,10 @@ def _curve_from_dict(table: dict, where: str, require_curves: bool = True) -> Cu
             + _did_you_mean(str(sense), ("loss", "score"))
         )
     score_max = _number(table, "score_max", where, 1.0)
+    if score_max < 0 or not math.isfinite(score_max):
+        raise StudyFileError(
+            f"{where}: score_max must be a number >= 0 (the best possible score); got {score_max!r}"
+        )
     return Curve(**{k: float(v) for k, v in shape.items()}, sense=sense,
                  score_max=float(score_max))
 
@@ -278,6 +368,9 @@ def _group_from_dict(table: Any, index: int, require_curves: bool = True) -> Gro
     if "max" in table and not _is_whole(pool):
         raise StudyFileError(f"{where}: max must be a whole number; got {pool!r}")
     target = _number(table, "target", where, None)
+    notes = table.get("fit_warnings", [])
+    if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+        raise StudyFileError(f"{where}: fit_warnings must be a list of strings; got {notes!r}")
     try:
         return GroupSpec(
             name=name,
@@ -288,6 +381,8 @@ def _group_from_dict(table: Any, index: int, require_curves: bool = True) -> Gro
             min=_whole(table, "min", where, 0),
             max=pool if pool == math.inf else int(pool),
             target=None if target is None else float(target),
+            fitted_sizes=table.get("fitted_sizes"),
+            fit_warnings=tuple(notes),
         )
     except InfeasibleStudy:
         raise
@@ -374,6 +469,8 @@ def read_study(path: str | Path, *, require_curves: bool = True) -> StudySpec:
         A group with ``have > max`` or ``min > max``.
     """
     path = Path(path)
+    if path.is_dir():
+        raise StudyFileError(f"study file {str(path)!r} is a folder; give the TOML file inside it")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

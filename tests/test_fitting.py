@@ -200,3 +200,129 @@ def test_bad_options_are_refused(options, message):
     points = pd.DataFrame({"group": "A", "n": SIZES, "value": 2 * SIZES**-0.5})
     with pytest.raises(InputError, match=message):
         fit_curves(points, **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"score_max": -0.5}, r"score_max must be a finite number >= 0"),
+        ({"bootstrap": 1}, r"bootstrap must be 0 \(Wald intervals\) or at least 20 resamples"),
+        ({"bootstrap": 19}, r"at least 20 resamples at level 0.9"),
+        ({"bootstrap": 100, "level": 0.99}, r"at least 200 resamples at level 0.99"),
+    ],
+)
+def test_nonsense_options_are_refused(options, message):
+    points = pd.DataFrame({"group": "A", "n": SIZES, "value": 2 * SIZES**-0.5})
+    with pytest.raises(InputError, match=message):
+        fit_curves(points, **options)
+
+
+def test_the_fewest_resamples_leave_one_in_each_tail():
+    from allocate.fitting import min_resamples
+
+    for level in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999):
+        fewest = min_resamples(level)
+        assert fewest >= 20 and fewest * (1 - level) / 2 >= 1 - 1e-9
+        assert fewest == 20 or (fewest - 1) * (1 - level) / 2 < 1
+    points = pd.DataFrame({"group": "A", "n": np.repeat(SIZES, 2),
+                           "value": 2 * np.repeat(SIZES, 2) ** -0.5 * (1 + 0.01 * np.tile(
+                               [1, -1], SIZES.size))})
+    fit = fit_curves(points, family="power", bootstrap=20, seed=1)["A"]
+    assert fit.bootstrap_samples.shape == (20, 2)
+
+
+def test_scores_above_score_max_are_refused():
+    points = pd.DataFrame({"group": "A", "n": SIZES, "value": 0.5 - SIZES**-0.5})
+    points.loc[3, "value"] = 1.01
+    with pytest.raises(InputError, match=r"score of 1.01 at n = 400, above score_max = 1"):
+        fit_curves(points, sense="score")
+    assert fit_curves(points, sense="score", score_max=1.5)["A"].sense == "score"
+
+
+def test_library_messages_name_parameters_not_command_line_options(monkeypatch):
+    from scipy.optimize import OptimizeResult
+
+    from allocate import fitting
+
+    points = pd.DataFrame({"group": "A", "n": SIZES, "value": 2 * SIZES**-0.5 - 0.05})
+    with pytest.raises(FitError, match="log-space fit cannot take") as refused:
+        fit_curves(points, log_space=True)
+    assert "--" not in str(refused.value)
+    monkeypatch.setattr(fitting.optimize, "least_squares",
+                        lambda fun, x0, **kw: OptimizeResult(x=x0, status=0, message="gave up"))
+    with pytest.raises(FitError, match="did not converge") as failed:
+        fit_curves(points)
+    assert "--" not in str(failed.value)
+
+
+def test_goodness_of_fit_equals_statsmodels_ols_on_the_log_log_line():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(4)
+    n = np.repeat(SIZES, 3).astype(float)
+    value = 2 * n**-0.4 * np.exp(rng.normal(0, 0.05, n.size))
+    fit = fit_curves(pd.DataFrame({"group": "A", "n": n, "value": value}), family="power",
+                     log_space=True)["A"]
+    # log a n^-b is the line log a - b log n: the same least squares as OLS of log y on log n
+    ols = sm.OLS(np.log(value), sm.add_constant(np.log(n))).fit()
+    assert fit.curve.b == pytest.approx(-ols.params[1], rel=1e-6)
+    assert fit.residual_dof == ols.df_resid == n.size - 2
+    assert fit.r_squared == pytest.approx(ols.rsquared, rel=1e-9)
+    assert fit.log_likelihood == pytest.approx(ols.llf, rel=1e-9)
+    assert fit.aic == pytest.approx(ols.aic, rel=1e-9)
+    assert fit.bic == pytest.approx(ols.bic, rel=1e-9)
+    assert fit.residual_error == pytest.approx(np.sqrt(ols.ssr / n.size), rel=1e-6)
+    assert fit.std_errors["b"] == pytest.approx(ols.bse[1], rel=1e-4)
+
+
+def test_goodness_of_fit_of_a_nonlinear_fit_has_its_closed_forms():
+    truth = Curve(a=2.0, b=0.5, c=0.1)
+    points = simulate_points(truth, noise=0.003, replicates=3, seed=5)
+    fit = fit_curves(points)["A"]
+    y = points["value"].to_numpy()
+    ssr = float(np.sum((y - fit.predict(points["n"].to_numpy())) ** 2))
+    k, m = 3, y.size
+    llf = -m / 2 * (np.log(2 * np.pi) + np.log(ssr / m) + 1)
+    assert fit.residual_dof == m - k
+    assert fit.r_squared == pytest.approx(1 - ssr / np.sum((y - y.mean()) ** 2), rel=1e-9)
+    assert fit.aic == pytest.approx(-2 * llf + 2 * k, rel=1e-9)
+    assert fit.bic == pytest.approx(-2 * llf + k * np.log(m), rel=1e-9)
+    assert fit.fitted_sizes == (50.0, 6400.0)
+    # the information criteria prefer the true family to one without the asymptote
+    power = fit_curves(points, family="power")["A"]
+    assert fit.aic < power.aic and fit.bic < power.bic
+
+
+def test_zero_residual_dof_is_warned_about():
+    points = pd.DataFrame({"group": "A", "n": [50, 100, 400],
+                           "value": 0.1 + 2 * np.array([50, 100, 400]) ** -0.5})
+    fit = fit_curves(points)["A"]
+    assert fit.residual_dof == 0
+    assert any("no residual degrees of freedom (3 points, 3 parameters)" in w
+               for w in fit.warnings)
+    replicated = fit_curves(pd.concat([points, points]))["A"]
+    assert replicated.residual_dof == 3
+    assert not any("residual degrees" in w for w in replicated.warnings)
+
+
+@pytest.mark.parametrize(("sense", "direction"), [("loss", 1), ("score", -1)])
+def test_points_that_go_the_wrong_way_are_warned_about(sense, direction):
+    rng = np.random.default_rng(7)
+    n = np.repeat(SIZES, 2).astype(float)
+    worse = 0.5 + direction * 0.02 * np.log(n) + rng.normal(0, 0.002, n.size)
+    better = 0.5 - direction * 0.02 * np.log(n) + rng.normal(0, 0.002, n.size)
+    verb = "rises" if sense == "loss" else "falls"
+    fit = fit_curves(pd.DataFrame({"group": "A", "n": n, "value": worse}), sense=sense)["A"]
+    assert any(f"the measured {sense} {verb} as n grows" in w for w in fit.warnings)
+    good = fit_curves(pd.DataFrame({"group": "A", "n": n, "value": better}), sense=sense)["A"]
+    assert not any("as n grows" in w for w in good.warnings)
+
+
+def test_flat_noisy_points_are_not_called_a_wrong_way_trend():
+    rng = np.random.default_rng(8)
+    n = np.repeat(SIZES, 3).astype(float)
+    rejected = 0
+    for _ in range(40):  # under no trend the one-sided test fires about 5% of the time
+        points = pd.DataFrame({"group": "A", "n": n, "value": 0.3 + rng.normal(0, 0.01, n.size)})
+        rejected += any("as n grows" in w for w in fit_curves(points)["A"].warnings)
+    assert rejected <= 8

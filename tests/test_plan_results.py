@@ -76,6 +76,8 @@ def test_curves_written_by_fit_plan_with_a_budget(tmp_path):
     path = tmp_path / "curves.toml"
     path.write_text(curves_to_toml(fit_curves(points, family="power")))
     result = plan(read_study(path), budget=400, utility="maximin")
-    # equal losses with b = 0.5: n proportional to a^2, so 40 and 360
-    assert result.totals.tolist() == pytest.approx([40.0, 360.0], abs=1.0)
+    # the file counts the 1600 measured per group as in hand; B stays the worse group even with
+    # all 400 more (3 / sqrt(2000) > 1 / sqrt(1600)), so maximin gives B the whole budget
+    assert [group.have for group in result.groups] == [1600, 1600]
+    assert result.totals.tolist() == [1600.0, 2000.0]
     assert result.spent <= 400

@@ -133,3 +133,49 @@ def test_specs_built_in_python_are_checked_too():
         StudySpec(groups=(GroupSpec("A", curve),), budget=10, utility="fair")
     with pytest.raises(InputError, match="a study needs at least one group"):
         StudySpec(groups=(), budget=10)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"sense": "score", "score_max": -1.0}, r"group 'A': score_max must be a number >= 0"),
+        ({"fitted_sizes": [100, 10]}, r"fitted_sizes must be \[smallest, largest\] positive"),
+        ({"fitted_sizes": [0, 10]}, r"fitted_sizes must be"),
+        ({"fitted_sizes": 10}, r"fitted_sizes must be"),
+        ({"fit_warnings": "flat"}, r"fit_warnings must be a list of strings"),
+        ({"fit_warnings": [3]}, r"fit_warnings must be a list of strings"),
+    ],
+)
+def test_bad_curve_provenance_is_refused(fields, message):
+    with pytest.raises(StudyFileError, match=message):
+        study_from_dict(study(group(**fields)))
+
+
+def test_a_folder_given_as_the_study_file_is_called_a_folder(tmp_path):
+    with pytest.raises(StudyFileError, match="is a folder; give the TOML file inside it"):
+        read_study(tmp_path)
+
+
+def test_curve_provenance_is_read_and_takes_no_part_in_comparisons():
+    plain = study_from_dict(study())
+    fitted = study_from_dict(study(group(fitted_sizes=[10, 400], fit_warnings=["flat"])))
+    assert fitted.groups[0].fitted_sizes == (10.0, 400.0)
+    assert fitted.groups[0].fit_warnings == ("flat",)
+    assert fitted == plain  # where a curve came from does not change the study
+
+
+def test_extrapolation_is_reported_beyond_ten_times_the_largest_fitted_size():
+    from allocate.study_file import EXTRAPOLATION_FACTOR, extrapolation_warnings
+
+    spec = study_from_dict(study(group(fitted_sizes=[10, 400]),
+                                 group(name="B", fitted_sizes=[10, 4000]), group(name="C")))
+    assert EXTRAPOLATION_FACTOR == 10
+    assert extrapolation_warnings(spec, [4000, 4000, 10**9]) == []  # exactly 10x is not beyond
+    notes = extrapolation_warnings(spec, [4001, 40001, 10**9])
+    assert [note.split(" is planned")[0] for note in notes] == ["group 'A'", "group 'B'"]
+    assert "planned at 4,001 samples, 10x the largest size its curve was fitted on (400)" \
+        in notes[0]
+    assert len(extrapolation_warnings(spec, [2001, 0, 0], factor=5)) == 1
+    assert extrapolation_warnings(spec, [2000, 0, 0], factor=5) == []
+    with pytest.raises(InputError, match="totals needs one value per group"):
+        extrapolation_warnings(spec, [1, 2])

@@ -8,14 +8,57 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from allocate.errors import FairallocError
+
+
+class _TidyHelpGroup(TyperGroup):
+    """The root command group, which tidies every command's help as it is built.
+
+    Typer's help shows an on/off flag with a ``<bool>`` value it does not take, and a required
+    argument as ``{name}`` in the usage line; every command (and sub-command) here gets flags
+    without a value placeholder and arguments named in capitals (``POINTS``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _tidy_commands(self)
+
+
+def _tidy_commands(command: Any) -> None:
+    """Make ``command`` and its sub-commands tidy each parameter as the help lists it."""
+    for child in getattr(command, "commands", {}).values():
+        _tidy_commands(child)
+    original = command.get_params
+
+    def tidy_params(ctx, original=original):
+        params = original(ctx)
+        for param in params:
+            _tidy_param(param)
+        return params
+
+    command.get_params = tidy_params
+
+
+def _tidy_param(param: Any) -> None:
+    if isinstance(param, TyperOption) and param.is_flag:
+        param.display_type_rich = lambda ctx: None
+    elif isinstance(param, TyperArgument):
+        if param.metavar is None:
+            param.metavar = param.name.upper()
+        label = param.metavar if param.required else f"[{param.metavar}]"
+        param.get_usage_pieces = lambda ctx, label=label: [label + ("..." if param.nargs != 1
+                                                                    else "")]
+
 
 app = typer.Typer(
     name="fairalloc",
     help="Split a data-collection budget across groups so the model serves every group well.",
+    cls=_TidyHelpGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -52,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FairallocError as error:
         typer.echo(f"error: {error}", err=True)
+        return 2
+    except OSError as error:  # a file that passed its checks and then failed (disk full...)
+        where = f" {error.filename!r}" if error.filename else ""
+        typer.echo(f"error: cannot write or read{where}: {error.strerror or error}", err=True)
         return 2
     return result if isinstance(result, int) else 0
 

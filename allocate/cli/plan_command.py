@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.errors import FairallocError, InputError
+from allocate.errors import FairallocError
 from allocate.utilities import UTILITY_NAMES
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
@@ -21,7 +21,9 @@ UtilityChoice = StrEnum("UtilityChoice", {name.replace("-", "_"): name for name 
 
 @app.command("plan")
 def plan_command(
-    study: Annotated[Path, typer.Argument(help="Study TOML file: budget, utility and [[groups]].")],
+    study: Annotated[
+        Path, typer.Argument(help=r"Study TOML file: budget, utility and [\[groups]] tables.")
+    ],
     budget: Annotated[
         float | None, typer.Option(help="Budget in cost units (overrides the file's budget).")
     ] = None,
@@ -44,14 +46,16 @@ def plan_command(
     ] = None,
 ) -> None:
     """Plan how many samples to collect from each group of STUDY, within the budget."""
+    from allocate.files import check_output_path
     from allocate.planning import plan as make_plan
     from allocate.study_file import read_study
 
-    if plot is not None and plot.suffix.lower() not in FIGURE_SUFFIXES:
-        raise InputError(f"--plot must end in {', '.join(FIGURE_SUFFIXES)}; got {str(plot)!r}")
+    if plot is not None:
+        check_output_path(plot, what="--plot", suffixes=FIGURE_SUFFIXES)
+    spec = read_study(study)
     try:
         result = make_plan(
-            read_study(study),
+            spec,
             budget=budget,
             utility=None if utility is None else utility.value,
             p=p,
@@ -59,15 +63,18 @@ def plan_command(
         )
     except FairallocError as error:  # the library names its parameters; say the flags
         raise type(error)(_with_flags(str(error))) from None
+    warnings = _plan_warnings(spec, result)
     if plot is not None:
         from allocate.plotting import save_figure_atomically
         from allocate.plotting_plan import plot_plan
 
-        save_figure_atomically(plot_plan(result), plot)
+        save_figure_atomically(plot_plan(result, study=spec), plot)
     if as_json:
-        typer.echo(json.dumps(result.to_dict()))
+        data = result.to_dict()
+        data["warnings"] = [*data.get("warnings", []), *warnings]
+        typer.echo(json.dumps(data))
     else:
-        _print_plan(result, written=plot)
+        _print_plan(result, warnings, written=plot)
 
 
 #: Library parameters in plan()'s messages, and the options that set them here.
@@ -80,26 +87,43 @@ def _with_flags(message: str) -> str:
     return message
 
 
-def _print_plan(result, written: Path | None) -> None:
+def _plan_warnings(spec, result) -> list[str]:
+    """What a person should know before trusting the plan: the curves' fit warnings carried in
+    the study file, and groups planned far beyond the sizes their curves were fitted on."""
+    from allocate.study_file import extrapolation_warnings
+
+    notes = [f"curve of {group.name!r}: {note}" for group in spec.groups
+             for note in group.fit_warnings]
+    return notes + extrapolation_warnings(spec, result.totals)
+
+
+def _print_plan(result, warnings: list[str], written: Path | None) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    from allocate.plotting_plan import readable_number
+
     metric = result.sense
-    count = "{:.0f}" if result.integer else "{:.4g}"
+    count = "{:,.0f}" if result.integer else "{:,.4g}"
     title = f"Plan: {result.utility}" + (f" (p = {result.p:g})" if result.p else "")
     table = Table(title=f"{title}, {'whole' if result.integer else 'fractional'} samples")
-    table.caption = f"predicted {metric} under the plan and under equal and proportional sampling"
+    table.caption = (
+        f"predicted {metric} under the plan and under equal sampling (the same total for every "
+        "group) and proportional sampling (totals in proportion to the weights), on the same "
+        "budget"
+    )
     columns = ["group", "have", "collect", "total", "cost spent", "predicted"]
     columns += list(result.baselines)
     for column in columns:
         table.add_column(column, justify="left" if column == "group" else "right")
     for i, group in enumerate(result.groups):
         table.add_row(
-            group.name,
-            f"{group.have:.0f}",
+            escape(group.name),
+            f"{group.have:,.0f}",
             count.format(group.collect),
             count.format(group.total),
-            f"{group.cost:.6g}",
+            readable_number(group.cost),
             f"{group.predicted:.4g}",
             *(f"{base.groups[i].predicted:.4g}" for base in result.baselines.values()),
         )
@@ -110,12 +134,15 @@ def _print_plan(result, written: Path | None) -> None:
     )
     objective = "cost" if result.utility == "target" else f"{result.utility} {metric}"
     console.print(f"objective ({objective}): {_number(result.objective)} ({baselines})")
-    console.print(f"spent {result.spent:.6g} of budget {_number(result.budget)}")
+    budget = "n/a" if result.budget is None else readable_number(result.budget)
+    console.print(f"spent {readable_number(result.spent)} of budget {budget}")
     if result.marginal_value is not None:
         console.print(f"marginal value of budget: {result.marginal_value:.4g} {metric} per unit")
     console.print(f"method: {result.method} ({result.status})")
+    for warning in warnings:
+        console.print(f"[yellow]warning[/yellow]: {escape(warning)}")
     if written is not None:
-        console.print(f"wrote {written}")
+        console.print(f"wrote {escape(str(written))}")
 
 
 def _number(value: float | None) -> str:

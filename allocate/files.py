@@ -23,9 +23,10 @@ def check_output_path(
 ) -> Path:
     """Check that a file can be written at ``path``, without writing it; return it as a Path.
 
-    The path must not name a folder, its folder must exist and accept new files (this is
-    tested by creating and removing a temporary file there, so permissions, read-only file
-    systems and the like all count), and its suffix must be one of ``suffixes`` when given.
+    The path must not name a folder or a device, pipe or socket; its folder must exist and
+    accept new files (tested by creating and removing a temporary file there, so permissions,
+    read-only file systems and the like all count); and its suffix must be one of ``suffixes``
+    when given.
 
     Parameters
     ----------
@@ -43,8 +44,8 @@ def check_output_path(
     Raises
     ------
     InputError
-        The path names a folder, its folder is missing or is a file, the folder cannot be
-        written, or the suffix is not accepted.
+        The path names a folder or a device, pipe or socket, its folder is missing or is a
+        file, the folder cannot be written, or the suffix is not accepted.
 
     Examples
     --------
@@ -60,6 +61,7 @@ def check_output_path(
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{what} {str(path)!r} is a folder; give a file name inside it")
+    _refuse_special_file(path, what)
     if suffixes is not None:
         accepted = tuple(suffixes)
         if path.suffix.lower() not in accepted:
@@ -84,12 +86,22 @@ def check_output_path(
     return path
 
 
+def _refuse_special_file(path: Path, what: str) -> None:
+    """Refuse a device, pipe or socket: renaming a new file onto it would replace it."""
+    if path.exists() and not path.is_file():
+        raise InputError(
+            f"{what} {str(path)!r} is not a regular file (a device, pipe or socket), which a "
+            "new file would replace; give a file path"
+        )
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it when the block succeeds.
 
     The temporary file keeps ``path``'s suffix (so writers that infer the format from it work)
-    and is removed if the block fails. Missing parent folders are created.
+    and is removed if the block fails. Missing parent folders are created. A device, pipe or
+    socket at ``path`` is refused (:class:`~allocate.errors.InputError`), never replaced.
 
     Examples
     --------
@@ -101,6 +113,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     ['a,b', '1,2']
     """
     path = Path(path)
+    _refuse_special_file(path, "path")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(handle)

@@ -360,6 +360,10 @@ def fit_curves(
     (0.5, 0.1)
     """
     _check_options(family, sense, score_max, bootstrap, level)
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    ):
+        raise InputError(f"seed must be a whole number >= 0; got {seed!r}")
     table = validate_points(points)
     rng = np.random.default_rng(seed)
     fits = []

@@ -32,6 +32,8 @@ def read_points(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"points file {str(path)!r} is a folder; give the CSV file inside it")
+    if path.exists() and not path.is_file():
+        raise InputError(f"points file {str(path)!r} is not a regular file; give a CSV file")
     if not path.is_file():
         raise InputError(f"points file {str(path)!r} does not exist")
     try:

@@ -134,11 +134,17 @@ class BenchConfig:
         ]
 
 
+#: Strategies the benchmark also compares (not offered elsewhere): a named variant is part of
+#: the configuration, and so of its key, and cannot be mixed with another in one folder.
+VARIANTS: tuple[str, ...] = ("adaptive-anchored",)
+
+
 def _validate(config: BenchConfig) -> None:
-    unknown = sorted(set(config.strategies) - set(STRATEGIES))
+    unknown = sorted(set(config.strategies) - set(STRATEGIES) - set(VARIANTS))
     if unknown:
         raise InputError(
-            f"unknown strategy {', '.join(unknown)}; choose from {', '.join(STRATEGIES)}"
+            f"unknown strategy {', '.join(unknown)}; choose from "
+            f"{', '.join(STRATEGIES + VARIANTS)}"
         )
     bad_utilities = sorted(set(config.utilities) - (set(UTILITIES) - {"target"}))
     if bad_utilities:
@@ -300,6 +306,8 @@ def _study(config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curv
 def _strategy(name: str, config: BenchConfig, oracle_curves: dict[str, Curve]):
     if name == "adaptive":
         return Adaptive(batch=config.batch, pilot=config.pilot)
+    if name == "adaptive-anchored":
+        return Adaptive(batch=config.batch, pilot=config.pilot, anchor=True)
     if name == "optimistic":
         return Optimistic(batch=config.batch, pilot=config.pilot)
     if name == "worst-group":

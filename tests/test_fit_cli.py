@@ -305,3 +305,25 @@ def test_the_summary_shows_dof_fit_quality_and_information_criteria(capsys, poin
     assert ceu["residual_dof"] == 21 - 3  # 7 sizes x 3 replicates, 3 parameters
     assert f"{ceu['aic']:.2f}" in out and f"{ceu['bic']:.2f}" in out
     assert f"{ceu['r_squared']:.4f}" in out
+
+
+def test_json_stays_one_object_and_the_assumed_defaults_go_to_stderr(capsys, points_csv,
+                                                                     tmp_path):
+    code, out, err = run(capsys, "fit", points_csv, "--json", "-o", tmp_path / "curves.toml")
+    assert code == 0 and json.loads(out)["groups"][0]["fitted_sizes"] == [50.0, 3200.0]
+    assert err.startswith("note: ") and "ASSUMED cost = 1, weight = 1" in err
+
+
+def test_a_pipe_is_neither_read_as_points_nor_replaced_by_the_output(capsys, points_csv,
+                                                                     tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    code, _, err = run(capsys, "fit", pipe)
+    assert code == 2 and "is not a regular file" in err
+    code, _, err = run(capsys, "fit", points_csv, "-o", pipe)
+    assert code == 2 and "is not a regular file" in err and not pipe.is_file()
+
+
+def test_a_negative_seed_is_one_line(capsys, points_csv):
+    code, _, err = run(capsys, "fit", points_csv, "--bootstrap", 20, "--seed", -1)
+    assert code == 2 and err.count("\n") == 1 and "seed must be a whole number >= 0" in err

@@ -326,3 +326,33 @@ def test_flat_noisy_points_are_not_called_a_wrong_way_trend():
         points = pd.DataFrame({"group": "A", "n": n, "value": 0.3 + rng.normal(0, 0.01, n.size)})
         rejected += any("as n grows" in w for w in fit_curves(points)["A"].warnings)
     assert rejected <= 8
+
+
+def test_the_summary_reports_dof_fit_quality_and_criteria():
+    points = simulate_points(Curve(a=2.0, b=0.5, c=0.1), noise=0.003, replicates=2, seed=6)
+    fits = fit_curves(points)
+    fit = fits["A"]
+    line = fits.summary().splitlines()[2]
+    assert line.strip() == (
+        f"residual dof {fit.residual_dof}, RMSE {fit.residual_error:.4g}, "
+        f"R^2 {fit.r_squared:.4f}, AIC {fit.aic:.4g}, BIC {fit.bic:.4g}"
+    )
+    assert fit.residual_dof == 16 - 3
+    frame = fits.to_frame()
+    assert set(frame["aic"]) == {fit.aic} and set(frame["residual_dof"]) == {13}
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "1"])
+def test_a_bad_seed_is_refused(seed):
+    points = pd.DataFrame({"group": "A", "n": SIZES, "value": 2 * SIZES**-0.5})
+    with pytest.raises(InputError, match="seed must be a whole number >= 0"):
+        fit_curves(points, bootstrap=20, seed=seed)
+
+
+def test_an_estimate_outside_its_bootstrap_interval_is_warned_about():
+    from allocate.fitting import _outside_interval_warnings
+
+    notes = _outside_interval_warnings(np.array([2.0, 0.5]), {"a": (2.1, 2.5), "b": (0.4, 0.6)},
+                                       ("a", "b"))
+    assert notes == ["the estimate a = 2 lies outside its bootstrap interval [2.1, 2.5]; the "
+                     "resamples are skewed: use more resamples or Wald intervals"]

@@ -82,6 +82,21 @@ def test_power_mean_override_and_p(capsys):
     code, out, _ = run(capsys, GENOMIC, "--json", "--utility", "power-mean", "--p", "3")
     result = json.loads(out)
     assert code == 0 and result["utility"] == "power-mean" and result["p"] == 3.0
+    # p changes the plan: p = 1 is the weighted plan; p = 3 serves the worst group better.
+    first = json.loads(run(capsys, GENOMIC, "--json", "--utility", "power-mean", "--p", "1")[1])
+    weighted = json.loads(run(capsys, GENOMIC, "--json", "--utility", "weighted")[1])
+
+    def totals(plan):
+        return [group["total"] for group in plan["groups"]]
+
+    assert totals(first) == totals(weighted) and totals(result) != totals(first)
+    score = result["sense"] == "score"
+
+    def worst(plan):
+        predicted = [group["predicted"] for group in plan["groups"]]
+        return min(predicted) if score else -max(predicted)
+
+    assert worst(result) > worst(first)
 
 
 def test_plot_is_written(tmp_path, capsys):

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import simulate_fixtures
 import statsmodels.api as sm
+from scipy import stats
 
 from simulate.association import ScanStatistics, meta_analyse
 from simulate.phenotype import simulate_phenotype
@@ -87,6 +88,8 @@ def test_meta_analysis_is_inverse_variance_weighted(data):
     beta = sum(w * s.beta[v] for w, s in zip(weights, scans, strict=True)) / weights.sum()
     assert combined.beta[v] == pytest.approx(beta, rel=1e-12)
     assert combined.se[v] == pytest.approx(np.sqrt(1 / weights.sum()), rel=1e-12)
+    z = beta * np.sqrt(weights.sum())
+    assert combined.p[v] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
 
 
 def test_incremental_statistics_equal_a_scan_from_scratch(data):

@@ -24,6 +24,7 @@ _OPTION_HINTS = {
     "log space": "--log-space",
     "log_space": "--log-space",
     "family": "--family",
+    "seed": "--seed",
 }
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from allocate.curves import Curve
 from allocate.errors import FairallocError, FitError, InfeasibleStudy, InputError
-from allocate.fitting import CurveFits, fit_group
+from allocate.fitting import CurveFits, fit_group, min_resamples
 from allocate.optimise import AllocationProblem, bisect_monotone
 from allocate.strategies import (
     Adaptive,
@@ -477,8 +477,13 @@ class Expected(Adaptive):
                 f"the {self.name} strategy plans on separable curves: family must be power or"
                 f" power-offset; got {self.family!r}"
             )
-        if isinstance(self.draws, bool) or int(self.draws) != self.draws or self.draws < 0:
-            raise InputError(f"draws must be a whole number >= 0; got {self.draws!r}")
+        fewest = min_resamples(0.9)
+        if (isinstance(self.draws, bool) or int(self.draws) != self.draws
+                or not (self.draws == 0 or self.draws >= fewest)):
+            raise InputError(
+                f"draws must be 0 (plan on the point estimates) or a whole number of bootstrap"
+                f" refits >= {fewest}; got {self.draws!r}"
+            )
         object.__setattr__(self, "draws", int(self.draws))
 
     def settings(self) -> dict:

@@ -81,8 +81,9 @@ def test_settings_round_trip_and_bad_settings_are_refused():
     strategy = make_strategy("cautious", draws=30, level=0.8, batch=0.5)
     assert isinstance(strategy, Cautious)
     assert make_strategy("cautious", **strategy.settings()) == strategy
-    with pytest.raises(InputError, match="draws must be a whole number >= 0"):
-        Expected(draws=-1)
+    for draws in (-1, 5, 2.5):
+        with pytest.raises(InputError, match="draws must be 0 .* refits >= 20"):
+            Expected(draws=draws)
     with pytest.raises(InputError, match="family must be power or power-offset"):
         Expected(family="transfer")
     with pytest.raises(InputError, match="anchor is a setting of the adaptive strategy"):

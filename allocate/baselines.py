@@ -75,4 +75,17 @@ def baseline_totals(problem: AllocationProblem, name: str, *, integer: bool) -> 
         if np.all(totals(high)[positive] >= problem.upper[positive]):
             return totals(high)
         high *= 2.0
-    return totals(bisect_monotone(fits, 0.0, high, want_high=True))
+    if not integer:
+        return totals(bisect_monotone(fits, 0.0, high, want_high=True))
+    # whole samples change only where some level * share crosses a whole number: bisect
+    # roughly, then step from breakpoint to breakpoint while the next one still fits
+    level = bisect_monotone(fits, 0.0, high, want_high=True, rel_tol=1e-6)
+    share = shares[positive]
+    for _ in range(64):
+        following = float(np.min((np.floor(level * share + 1e-9) + 1.0 - 1e-9) / share))
+        if not following > level:  # no room left in floating point
+            break
+        if not fits(following):
+            return totals(level)
+        level = following
+    return totals(bisect_monotone(fits, level, high, want_high=True))

@@ -54,11 +54,15 @@ DP_WORK_LIMIT = 30_000_000
 
 @dataclass(frozen=True)
 class IntegerSolution:
-    """Whole-sample totals ``n``, the method that found them and whether it is proven exact."""
+    """Whole-sample totals ``n``, the method that found them, whether it is proven exact and,
+    when not, a certified lower bound on the whole-sample optimum (loss sense; ``None`` when
+    the method gives none) and the budget multiplier it came with."""
 
     n: np.ndarray
     method: str
     exact: bool
+    bound: float | None = None
+    budget_multiplier: float | None = None
 
 
 def _own_loss(problem: AllocationProblem, n: np.ndarray, index: np.ndarray | slice) -> np.ndarray:
@@ -118,87 +122,246 @@ def solve_separable(problem: AllocationProblem) -> IntegerSolution:
     if form == "worst":
         n = _lowest_level(problem, start)
         left = problem.budget - problem.spend(n)
-        n = _priority_fill(problem, n, left, _values_function(problem, UTILITIES["weighted"]))
+        n = _priority_fill(problem, n, left, SumTerms(problem, UTILITIES["weighted"]))
         return IntegerSolution(n, "level bisection + worst-group steps", exact=True)
-    values = _values_function(problem, problem.rule)
+    terms = SumTerms(problem, problem.rule)
     left = problem.budget - problem.spend(start)
     if np.ptp(problem.cost) <= 1e-12 * problem.cost.max():
-        return IntegerSolution(_priority_fill(problem, start, left, values),
+        return IntegerSolution(_priority_fill(problem, start, left, terms),
                                "priority rule (equal costs)", exact=True)
-    heuristic = _priority_fill(problem, start, left, values)
-    if problem.size <= EXCHANGE_SEARCH_GROUPS:
-        heuristic = _exchange_search(problem, heuristic)
-    ranges = _lagrangian_ranges(problem, start, left, values, heuristic)
-    exact = None if ranges is None else _dynamic_programme(problem, *ranges, values)
+    fill = _priority_fill_crossing(problem, start, left, terms)
+    heuristic = fill.n
+    scaled = terms.scaled_for(heuristic)
+    crossing = fill.crossing - scaled.power * math.log(scaled.reference)  # in scaled units
+    terms = scaled
+    ranges = _lagrangian_ranges(problem, start, left, terms, heuristic, crossing)
+    exact = None if ranges is None else _dynamic_programme(problem, *ranges[:2], terms)
     if exact is not None:
         return IntegerSolution(exact, "Lagrangian bounds + dynamic programme", exact=True)
-    return IntegerSolution(heuristic, "priority rule by gain per cost + exchanges", exact=False)
+    if problem.size <= EXCHANGE_SEARCH_GROUPS:
+        heuristic = _exchange_search(problem, heuristic)
+    bound = multiplier = None
+    if ranges is not None:
+        bound, multiplier = terms.to_aggregate(ranges[2]), ranges[3]
+    return IntegerSolution(heuristic, "priority rule by gain per cost + exchanges", exact=False,
+                           bound=bound, budget_multiplier=multiplier)
 
 
-def _values_function(problem: AllocationProblem, utility):
-    """Per-group terms ``v_g(m)`` whose sum ``utility`` (a sum-form utility of
-    :mod:`allocate.utilities`) minimises, for separable problems."""
+class SumTerms:
+    """The per-group terms ``v_g(m) = w_g (L_g(m) / R)^p`` whose sum a sum-form utility
+    minimises (``p = 1`` for weighted), for separable problems, and the logarithm of each
+    step's gain ``v_g(m) - v_g(m + 1)``.
 
-    def values(m: np.ndarray, index: np.ndarray) -> np.ndarray:
-        return utility.terms(problem, _own_loss(problem, m, index), index)
+    Gains are compared in log space, so no power of a loss is ever formed there and any ``p``
+    is safe. Sums of terms (the Lagrangian bound and the dynamic programme) use the reference
+    ``R``: 1 unless ``p`` is large enough for ``L^p`` to leave floating point, when it is the
+    worst loss of a good plan (see :meth:`scaled_for`), so terms near the optimum are of
+    order one.
+    """
 
-    return values
+    def __init__(self, problem: AllocationProblem, utility, reference: float = 1.0) -> None:
+        self.problem = problem
+        self.utility = utility
+        self.power = float(utility.exponent(problem))
+        self.reference = float(reference)
+        with np.errstate(divide="ignore"):
+            self.log_weight = np.log(problem.normalised_weight)
+
+    def scaled_for(self, n: np.ndarray) -> SumTerms:
+        """These terms with the reference set for sums near totals ``n``."""
+        worst = float(np.max(_own_loss(self.problem, n, slice(None))))
+        if self.power == 1.0 or self.power * abs(math.log(worst)) < 300.0:
+            return self
+        return SumTerms(self.problem, self.utility, reference=worst)
+
+    def values(self, m: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """The terms ``v_g(m)`` of groups ``index``."""
+        losses = _own_loss(self.problem, m, index)
+        if self.reference != 1.0:
+            losses = losses / self.reference
+        with np.errstate(over="ignore"):
+            return self.utility.terms(self.problem, losses, index)
+
+    def log_gains(self, m: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """``log(v_g(m) - v_g(m + 1))`` for groups ``index`` at totals ``m >= 1``."""
+        p = self.problem
+        m = np.asarray(m, dtype=float)
+        own = p.a[index] * m ** (-p.b[index])
+        drop = own * -np.expm1(-p.b[index] * np.log1p(1.0 / m))  # L(m) - L(m + 1) > 0
+        with np.errstate(divide="ignore"):
+            if self.power == 1.0:
+                return self.log_weight[index] + np.log(drop) - math.log(self.reference)
+            loss = p.c[index] + own
+            step = self.power * np.log1p(-drop / loss)  # p log(L(m + 1) / L(m)) < 0
+            return (self.log_weight[index] + self.power * (np.log(loss) - math.log(self.reference))
+                    + np.log(-np.expm1(step)))
+
+    def stationary_size(self, log_threshold: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Per group, the fractional size ``x`` where the term's slope ``-v_g'(x)`` falls to
+        ``exp(log_threshold)`` (closed form for ``p = 1``; Newton steps in ``log x`` otherwise,
+        all in log space)."""
+        p = self.problem
+        a, b, c = p.a[index], p.b[index], p.c[index]
+        with np.errstate(divide="ignore"):
+            scale = self.log_weight[index] + np.log(a * b * self.power) - math.log(self.reference)
+        # weighted: log(-v') = log(w a b) - (b + 1) log x
+        if self.power == 1.0:
+            return np.exp((scale - log_threshold) / (b + 1.0))
+        # power: h(u) = scale + (p-1) log(L(e^u) / R) - (b+1) u - threshold, u = log x, is
+        # convex and falling; the roots with L replaced by a x^-b or by c lie at or left of its
+        # root, and Newton steps from there rise to it without overshooting
+        power, log_r = self.power, math.log(self.reference)
+        with np.errstate(divide="ignore"):
+            from_own = (scale + (power - 1.0) * (np.log(a) - log_r) - log_threshold) / (
+                (power - 1.0) * b + b + 1.0)
+            from_floor = (scale + (power - 1.0) * (np.log(c) - log_r) - log_threshold) / (b + 1.0)
+        u = np.maximum(from_own, from_floor)
+        for _ in range(60):
+            own = a * np.exp(-b * u)
+            value = (scale + (power - 1.0) * (np.log(c + own) - log_r) - (b + 1.0) * u
+                     - log_threshold)
+            step = value / ((power - 1.0) * b * own / (c + own) + (b + 1.0))
+            u = u + step
+            if np.all(np.abs(step) <= 1e-13 * np.maximum(1.0, np.abs(u))):
+                break
+        return np.exp(u)
+
+    def to_aggregate(self, total: float) -> float:
+        """The utility's aggregate (loss sense) for a sum of terms ``total``."""
+        if self.power == 1.0:
+            return total * self.reference
+        return self.reference * max(total, 0.0) ** (1.0 / self.power)
 
 
-def _units_above(problem, start, cap_total, ratio, values) -> np.ndarray:
+def _units_above(problem, start, cap_total, log_ratio, terms) -> np.ndarray:
     """Per group, the largest total in ``[start, cap_total]`` whose every step's gain per unit
-    cost is at least ``ratio`` (gains shrink with size, so a binary search finds it)."""
+    cost is at least ``exp(log_ratio)``.
+
+    Gains shrink with size. By convexity the step ``m - 1 -> m`` gains between ``-v'(m)`` and
+    ``-v'(m - 1)``, so with ``x`` where ``-v'(x)`` meets the threshold the answer is
+    ``floor(x)`` or ``floor(x) + 1``; the exact gains decide (and guard against round-off).
+    """
+    index = np.arange(problem.size)
+    threshold = log_ratio + np.log(problem.cost)
+    with np.errstate(over="ignore", invalid="ignore"):
+        guess = terms.stationary_size(threshold, index)
+    if not np.all(np.isfinite(guess) | (guess == np.inf)):
+        return _units_above_by_search(problem, start, cap_total, threshold, terms)
+    m = np.clip(np.floor(np.minimum(guess, 1e300)), start, cap_total)
+    for _ in range(4):
+        grow = (m < cap_total) & (terms.log_gains(np.maximum(m, 1.0), index) >= threshold)
+        shrink = (m > start) & (terms.log_gains(np.maximum(m - 1, 1.0), index) < threshold)
+        if not (np.any(grow) or np.any(shrink)):
+            return m
+        m = m + grow - shrink
+    return _units_above_by_search(problem, start, cap_total, threshold, terms)
+
+
+def _units_above_by_search(problem, start, cap_total, threshold, terms) -> np.ndarray:
+    """:func:`_units_above` by binary search (when the closed-form guess is off by round-off)."""
     index = np.arange(problem.size)
     low, high = start.copy(), cap_total.copy()  # answer in [low, high]
     while np.any(high > low):
         mid = np.maximum(np.floor((low + high + 1) / 2), low + 1)
         mid = np.minimum(mid, np.maximum(high, low + 1))
-        gain = values(mid - 1, index) - values(mid, index)
-        ok = (gain >= ratio * problem.cost) & (mid <= high)
+        ok = (terms.log_gains(mid - 1, index) >= threshold) & (mid <= high)
         low = np.where(ok, mid, low)
         high = np.where(ok, high, mid - 1)
     return low
 
 
-def _priority_fill(problem, n, left, values) -> np.ndarray:
+def _log_ratio_bracket(problem, start, cap_total, terms) -> tuple[float, float] | None:
+    """Log gain-per-cost ratios above every first step and below every last one (``None``
+    when no group can grow)."""
+    index = np.flatnonzero(cap_total > start)
+    if index.size == 0:
+        return None
+    log_cost = np.log(problem.cost[index])
+    first = terms.log_gains(start[index], index) - log_cost
+    last = terms.log_gains(np.maximum(cap_total[index] - 1, start[index]), index) - log_cost
+    high = float(np.max(first)) + 1.0
+    low = float(np.min(last[np.isfinite(last)], initial=high - 50.0)) - 1.0
+    return (low, high) if math.isfinite(high) else None
+
+
+@dataclass(frozen=True)
+class _Fill:
+    """The priority rule's totals and the log gain per cost of the first step the budget could
+    not pay for (``-inf`` when every step fitted): the budget's multiplier, in log."""
+
+    n: np.ndarray
+    crossing: float
+
+
+def _priority_fill(problem, n, left, terms) -> np.ndarray:
     """Spend ``left`` one sample at a time on the largest gain per unit cost, skipping groups
-    whose next sample no longer fits. A threshold search first jumps to where the greedy order
-    would be when the budget nearly runs out, so large budgets take few steps."""
+    whose next sample no longer fits (see :func:`_priority_fill_crossing`)."""
+    return _priority_fill_crossing(problem, n, left, terms).n
+
+
+def _priority_fill_crossing(problem, n, left, terms) -> _Fill:
+    """The priority rule, and where its order crosses the budget.
+
+    A jump first: the continuous stationary sizes give the gain per cost at which the budget
+    runs out; the whole-sample totals just above that threshold (a point of the greedy order,
+    found by raising the threshold until they fit) are where the one-sample steps start, so a
+    large budget takes few steps. The steps from there are the greedy rule's own.
+    """
     n = np.asarray(n, dtype=float).copy()
-    index = np.arange(problem.size)
     cap_total = np.minimum(problem.upper, n + np.floor(max(left, 0.0) / problem.cost + 1e-9))
-    open_ = cap_total > n
-    if not np.any(open_):
-        return n
-    first_ratio = np.where(open_, (values(n, index) - values(n + 1, index)) / problem.cost, 0.0)
-    high_ratio, low_ratio = float(first_ratio.max()) * 2.0, 0.0
-    if high_ratio <= 0:
-        return n
-    best = n
-    for _ in range(100):
-        mid = 0.5 * (high_ratio + low_ratio)
-        candidate = _units_above(problem, n, cap_total, mid, values)
-        if problem.cost @ (candidate - n) <= left:
-            best, high_ratio = candidate, mid
-        else:
-            low_ratio = mid
-        if high_ratio - low_ratio <= 1e-13 * high_ratio:
-            break
+    bracket = _log_ratio_bracket(problem, n, cap_total, terms)
+    if bracket is None:
+        return _Fill(n, -math.inf)
+    best = _greedy_point(problem, n, cap_total, left, terms, bracket)
     left -= float(problem.cost @ (best - n))
     n = best
-    heap = [(-(values(n[[g]], [g]) - values(n[[g]] + 1, [g]))[0] / problem.cost[g], g)
-            for g in range(problem.size) if n[g] < problem.upper[g]]
+    log_cost = np.log(problem.cost)
+    open_ = np.flatnonzero(n < problem.upper)
+    keys = terms.log_gains(n[open_], open_) - log_cost[open_]
+    heap = [(-float(key), int(g)) for key, g in zip(keys, open_, strict=True)]
     heapq.heapify(heap)
+    tolerance = 1e-9 * max(1.0, abs(problem.budget))
+    crossing = -math.inf
     while heap:
-        _, g = heapq.heappop(heap)
-        if problem.cost[g] > left + 1e-9 * max(1.0, abs(problem.budget)):
+        key, g = heapq.heappop(heap)
+        if problem.cost[g] > left + tolerance:
+            crossing = max(crossing, -key)
             continue
         n[g] += 1
         left -= problem.cost[g]
         if n[g] < problem.upper[g]:
-            gain = (values(n[[g]], [g]) - values(n[[g]] + 1, [g]))[0]
-            heapq.heappush(heap, (-gain / problem.cost[g], g))
-    return n
+            key = terms.log_gains(n[[g]], [g])[0] - log_cost[g]
+            heapq.heappush(heap, (-float(key), g))
+    return _Fill(n, crossing)
+
+
+def _greedy_point(problem, start, cap_total, left, terms, bracket) -> np.ndarray:
+    """Whole totals on the greedy order that fit ``left``, close to where it runs out."""
+    index = np.arange(problem.size)
+    log_cost = np.log(problem.cost)
+    low, high = bracket
+
+    def smooth_spend(log_ratio: float) -> float:
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = terms.stationary_size(log_ratio + log_cost, index)
+        return float(problem.cost @ (np.clip(np.nan_to_num(x, posinf=1e300), start, cap_total)
+                                     - start))
+
+    for _ in range(60):  # the continuous threshold, to 1e-6 in log
+        mid = 0.5 * (low + high)
+        if smooth_spend(mid) > left:
+            low = mid
+        else:
+            high = mid
+        if high - low <= 1e-6:
+            break
+    margin = 1e-6
+    while True:  # whole samples just above it; raise it until they fit
+        threshold = high + margin
+        candidate = _units_above(problem, start, cap_total, threshold, terms)
+        if problem.cost @ (candidate - start) <= left or threshold >= bracket[1]:
+            return candidate if problem.cost @ (candidate - start) <= left else start.copy()
+        margin *= 8.0
 
 
 def _lowest_level(problem: AllocationProblem, start: np.ndarray) -> np.ndarray:
@@ -211,9 +374,10 @@ def _lowest_level(problem: AllocationProblem, start: np.ndarray) -> np.ndarray:
     high = float(np.max(_own_loss(problem, start, slice(None)) + shift))  # feasible: start
     pool_floor = _own_loss(problem, np.minimum(problem.upper, 1e300), slice(None)) + shift
     low = float(max(np.max(problem.c + shift), np.max(pool_floor)))
+    # a level near the optimum is enough: the worst-group steps below reach it exactly
     high = bisect_monotone(
         lambda level: problem.affordable(totals_at(level)), low, high, want_high=False,
-        rel_tol=1e-12,
+        rel_tol=1e-7,
     )  # fmt: skip
     n = totals_at(high)
     if not problem.affordable(n):  # only when the bisection never moved: start itself
@@ -234,8 +398,8 @@ def _lowest_level(problem: AllocationProblem, start: np.ndarray) -> np.ndarray:
     return n
 
 
-def _lagrangian_ranges(problem, start, left, values, incumbent
-                       ) -> tuple[np.ndarray, np.ndarray] | None:
+def _lagrangian_ranges(problem, start, left, terms, incumbent, crossing: float
+                       ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """Per-group ranges of totals that can hold an optimum, from a Lagrangian bound.
 
     For a multiplier ``lam >= 0`` on the budget, with ``phi_g = min_m v_g(m) + lam cost_g
@@ -244,14 +408,19 @@ def _lagrangian_ranges(problem, start, left, values, incumbent
     group at total ``m`` adds ``excess_g(m) = v_g(m) + lam cost_g (m - start_g) - phi_g >= 0``
     to that bound. An optimum is no worse than ``incumbent``, so its totals satisfy
     ``excess_g(m) <= value(incumbent) - L``: a (usually short) interval around the minimiser.
-    Returns the ranges' ends, or ``None`` when the bound is useless (a non-finite value).
+    Returns the ranges' ends, the bound ``L`` (a sum of terms) and its multiplier, or ``None``
+    when the bound is useless (a non-finite value).
     """
     index = np.arange(problem.size)
+    values = terms.values
     cap_total = np.minimum(problem.upper, start + np.floor(max(left, 0.0) / problem.cost + 1e-9))
     incumbent_value = float(values(incumbent, index).sum())
     best = None
-    for lam in _budget_multipliers(problem, start, cap_total, left, values):
-        minimiser = _units_above(problem, start, cap_total, lam, values)
+    # the dual function is concave and peaks where the greedy order crosses the budget: at the
+    # gain per cost of the first step it could not pay for (either side of it, for round-off)
+    for log_lam in (crossing, crossing + 1e-12, crossing - 1e-12):
+        lam = math.exp(log_lam) if log_lam > -math.inf else 0.0
+        minimiser = _units_above(problem, start, cap_total, log_lam, terms)
         phi = values(minimiser, index) + lam * problem.cost * (minimiser - start)
         bound = float(phi.sum()) - lam * left
         if best is None or bound > best[0]:
@@ -282,33 +451,13 @@ def _lagrangian_ranges(problem, start, left, values, incumbent
     with np.errstate(over="ignore", invalid="ignore"):
         lower = search(start.copy(), minimiser.copy(), keep_low_side=True)
         upper = search(minimiser.copy(), cap_total.copy(), keep_low_side=False)
-    return lower, upper
-
-
-def _budget_multipliers(problem, start, cap_total, left, values) -> list[float]:
-    """Multipliers either side of where the per-group minimisers' cost crosses ``left``."""
-    index = np.arange(problem.size)
-    open_ = cap_total > start
-    if not np.any(open_):
-        return [0.0]
-    first = np.where(open_, (values(start, index) - values(start + 1, index)) / problem.cost, 0.0)
-    high, low = float(first.max()) * 2.0, 0.0
-    for _ in range(100):
-        mid = 0.5 * (high + low)
-        spent = problem.cost @ (_units_above(problem, start, cap_total, mid, values) - start)
-        if spent <= left:
-            high = mid
-        else:
-            low = mid
-        if high - low <= 1e-13 * high:
-            break
-    return [low, high]
+    return lower, upper, bound, lam
 
 
 def _common_unit(costs: np.ndarray) -> Fraction | None:
     """The largest unit every cost is a whole multiple of, when the costs are simple fractions."""
     fractions = []
-    for cost in costs:
+    for cost in np.unique(costs):
         fraction = Fraction(float(cost)).limit_denominator(1000)
         if abs(float(fraction) - cost) > 1e-12 * cost:
             return None
@@ -318,7 +467,7 @@ def _common_unit(costs: np.ndarray) -> Fraction | None:
     return Fraction(numerator, denominator)
 
 
-def _dynamic_programme(problem, start, high, values) -> np.ndarray | None:
+def _dynamic_programme(problem, start, high, terms) -> np.ndarray | None:
     """Exact minimum of ``sum_g v_g(n_g)`` over whole totals ``start <= n <= high`` within the
     budget, when the costs share a unit.
 
@@ -339,7 +488,7 @@ def _dynamic_programme(problem, start, high, values) -> np.ndarray | None:
     choices = np.minimum(np.minimum(high, problem.upper) - start, units // steps).astype(int) + 1
     if float(choices[1:-1].sum()) * (units + 1) + choices.sum() > DP_WORK_LIMIT:
         return None
-    terms = [values(start[g] + np.arange(choices[g]), np.full(choices[g], g))
+    terms = [terms.values(start[g] + np.arange(choices[g]), np.full(choices[g], g))
              for g in range(problem.size)]
     budget_units = np.arange(units + 1)
     first_pick = np.minimum(budget_units // steps[0], choices[0] - 1)
@@ -504,7 +653,8 @@ def _exchange_search(problem: AllocationProblem, n: np.ndarray, rounds: int = 50
                 if h is not None and (h == g or n[h] >= problem.upper[h]):
                     continue
                 short = 0.0 if h is None else problem.cost[h] - left - _tolerance(problem)
-                give_back = max(1, math.ceil(short / problem.cost[g]))
+                give_back = max(1, math.ceil(short / problem.cost[g])) if math.isfinite(
+                    short) else 1  # no budget (the target utility): one sample
                 if n[g] - give_back < lower[g]:
                     continue
                 trial = n.copy()

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from allocate.baselines import BASELINES, baseline_totals
+from allocate.bounds import certified_bound, linearised_bound
 from allocate.curves import size_for_own_term
 from allocate.errors import InfeasibleStudy, InputError
 from allocate.integer import least_totals_for_levels, round_and_repair, solve_separable
@@ -75,8 +76,11 @@ class Plan:
     Attributes
     ----------
     status : {"optimal", "feasible"}
-        "optimal" when the method is exact (or the continuous solver converged); "feasible"
-        when whole samples came from rounding or a rule not proven optimal.
+        "optimal" when the plan is certified optimal: in whole samples, by a method with a proof
+        (the gap is then zero); continuously, when the certified gap is within
+        :data:`CONTINUOUS_GAP` of the objective. "feasible" otherwise (rounding, or a rule not
+        proven optimal): the plan meets every constraint and ``gap`` says how far from the best
+        it can be.
     utility, p, sense, integer, method
         What was solved and how.
     objective : float
@@ -86,13 +90,22 @@ class Plan:
         ``score_max - S``; for the target utility, the cost of the plan.
     budget, spent : float
         The budget (``None`` for a target study without one) and the cost of the plan.
+    bound : float
+        A certified limit on the objective: no plan within the study's constraints does better
+        (a lower bound for losses and costs, an upper bound for scores). From the continuous
+        relaxation linearised at the plan or at the continuous optimum, or the Lagrangian dual
+        of the budget (see :mod:`allocate.bounds`); a whole-sample method with a proof of
+        optimality certifies its own objective.
+    gap : float
+        ``abs(objective - bound)``: how far the plan can be from the best possible.
+    bound_method : str
+        How ``bound`` was certified.
     marginal_value : float or None
         How much the objective improves per extra unit of budget (``None`` for the target
-        utility or without a budget). Plans solved through the continuous problem (continuous
-        plans, and whole-sample plans of coupled groups) read it from the budget constraint's
-        dual; the others re-solve with the budget raised by a small step (1e-6 of the budget
-        for continuous plans; for whole samples, the larger of the dearest sample and 1 % of the
-        budget).
+        utility or without a budget), read from the same solve: the conic solver's budget dual
+        where the continuous problem was solved, otherwise the budget multiplier of the
+        relaxation linearised at the plan (the rate at which the best plan improves, for
+        fractional samples).
     groups : tuple of GroupAllocation
     baselines : mapping of str to BaselinePlan
         ``"equal"`` and ``"proportional"``.
@@ -110,6 +123,9 @@ class Plan:
     marginal_value: float | None
     groups: tuple[GroupAllocation, ...]
     baselines: Mapping[str, BaselinePlan]
+    bound: float = math.nan
+    gap: float = math.nan
+    bound_method: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -141,6 +157,9 @@ class Plan:
             "integer": self.integer,
             "method": self.method,
             "objective": _json_number(self.objective),
+            "bound": _json_number(self.bound),
+            "gap": _json_number(self.gap),
+            "bound_method": self.bound_method,
             "budget": _json_number(self.budget),
             "spent": _json_number(self.spent),
             "marginal_value": _json_number(self.marginal_value),
@@ -178,6 +197,9 @@ class Plan:
             )
         lines.append(f"objective {self.objective:.6g}; " + "; ".join(
             f"{name} {_format(base.objective)}" for name, base in self.baselines.items()))
+        limit = "at most" if self.sense == "score" and self.utility != "target" else "at least"
+        lines.append(f"certified: the best plan's objective is {limit} {_format(self.bound)}"
+                     f" (gap {_format(self.gap)}; {self.bound_method})")
         lines.append(f"spent {self.spent:.6g} of budget {_format(self.budget)};"
                      f" marginal value of budget {_format(self.marginal_value)} per unit")
         return "\n".join(lines)
@@ -266,35 +288,84 @@ def _least_totals_for_targets(problem: AllocationProblem, integer: bool) -> np.n
     return np.where(capped, need, problem.lower)
 
 
-def _solve(problem: AllocationProblem, integer: bool) -> tuple[np.ndarray, str, bool, float | None]:
-    """Totals, method, whether proven optimal, and the budget dual (continuous only)."""
+#: A continuous plan is "optimal" when its certified gap is within this fraction of the objective.
+CONTINUOUS_GAP = 1e-5
+#: A whole-sample plan whose certified gap is within this fraction of the objective (the
+#: round-off of the sums behind the bound) is proven optimal.
+WHOLE_SAMPLE_ROUND_OFF = 1e-12
+
+
+@dataclass(frozen=True)
+class _Solved:
+    """What a solve found: totals, method, whether the method proves them optimal, the budget
+    dual (conic solves), the continuous optimum (where it was solved) and any bound the
+    method certified itself (loss sense)."""
+
+    n: np.ndarray
+    method: str
+    exact: bool
+    dual: float | None = None
+    relaxed: np.ndarray | None = None
+    bound: float | None = None
+
+
+def _solve(problem: AllocationProblem, integer: bool) -> _Solved:
     if integer and problem.separable:
         solution = solve_separable(problem)
-        return solution.n, solution.method, solution.exact, None
+        return _Solved(solution.n, solution.method, solution.exact, bound=solution.bound)
     if not integer and problem.separable and problem.rule.form == "cost":
-        need = _least_totals_for_targets(problem, integer=False)
-        return np.maximum(problem.lower, need), "least totals per target", True, None
+        need = np.maximum(problem.lower, _least_totals_for_targets(problem, integer=False))
+        return _Solved(need, "least totals per target", True, relaxed=need)
     continuous = solve_continuous(problem)
     if not integer:
         converged = continuous.status == "optimal"
-        return continuous.n, continuous.method, converged, continuous.budget_dual
+        return _Solved(continuous.n, continuous.method, converged, continuous.budget_dual,
+                       relaxed=continuous.n)
     solution = round_and_repair(problem, continuous.n)
-    return solution.n, solution.method, solution.exact, continuous.budget_dual
+    return _Solved(solution.n, solution.method, solution.exact, continuous.budget_dual,
+                   relaxed=continuous.n)
+
+
+@dataclass(frozen=True)
+class _Certificate:
+    bound: float  # loss sense
+    method: str
+    optimal: bool
+    multiplier: float | None
+
+
+def _certify(problem: AllocationProblem, solved: _Solved, n: np.ndarray, integer: bool,
+             proven: bool) -> _Certificate:
+    """The certified bound on the plan at totals ``n`` and whether it proves the plan optimal."""
+    objective = problem.objective(n)
+    point = solved.relaxed if solved.relaxed is not None else n
+    if integer and proven:  # the method's proof certifies it; the relaxation gives the rate
+        found = linearised_bound(problem, point)
+        return _Certificate(objective, f"exact: {solved.method}", True, found.budget_multiplier)
+    found = certified_bound(problem, point)
+    bound, method = found.value, found.method
+    if solved.bound is not None and solved.bound > bound:
+        bound, method = solved.bound, "Lagrangian bound in whole samples"
+    bound = min(bound, objective)
+    # whole samples: a gap within the round-off of the sums proves the plan; continuous plans
+    # are solved to a tolerance
+    tolerance = (WHOLE_SAMPLE_ROUND_OFF if integer else CONTINUOUS_GAP) * abs(objective)
+    return _Certificate(bound, method, objective - bound <= tolerance, found.budget_multiplier)
 
 
 def _allocation(problem: AllocationProblem, study: StudySpec, n: np.ndarray
                 ) -> tuple[GroupAllocation, ...]:
+    n = np.asarray(n, dtype=float)
     losses = problem.losses(n)
+    if study.sense == "score":
+        losses = np.array([g.curve.score_max for g in study.groups]) - losses
+    collect = n - problem.have
+    columns = zip(problem.have.tolist(), collect.tolist(), n.tolist(),
+                  (problem.cost * collect).tolist(), losses.tolist(), strict=True)
     return tuple(
-        GroupAllocation(
-            name=group.name,
-            have=float(group.have),
-            collect=float(n[i] - problem.have[i]),
-            total=float(n[i]),
-            cost=float(problem.cost[i] * (n[i] - problem.have[i])),
-            predicted=float(group.curve.to_metric(losses[i])),
-        )
-        for i, group in enumerate(study.groups)
+        GroupAllocation(name=group.name, have=have, collect=more, total=total, cost=cost,
+                        predicted=predicted)
+        for group, (have, more, total, cost, predicted) in zip(study.groups, columns, strict=True)
     )
 
 
@@ -315,19 +386,12 @@ def _baseline(problem: AllocationProblem, study: StudySpec, name: str, integer: 
     return BaselinePlan(name, objective, problem.spend(n), _allocation(problem, study, n))
 
 
-def _marginal_value(problem: AllocationProblem, integer: bool, objective: float,
-                    dual: float | None) -> float | None:
+def _marginal_value(problem: AllocationProblem, dual: float | None,
+                    multiplier: float | None) -> float | None:
     if not problem.rule.needs_budget or not math.isfinite(problem.budget):
         return None
-    if dual is not None:
-        return max(dual, 0.0)
-    if integer:
-        step = max(float(problem.cost.max()), 0.01 * problem.budget)
-    else:
-        step = 1e-6 * max(1.0, problem.budget)
-    richer = problem.with_budget(problem.budget + step)
-    n, *_ = _solve(richer, integer)
-    return max((objective - richer.objective(n)) / step, 0.0)
+    value = dual if dual is not None else multiplier
+    return None if value is None else max(value, 0.0)
 
 
 def plan(
@@ -376,7 +440,8 @@ def plan(
         budget=budget,
     )
     _explain_infeasible(study, problem, integer)
-    n, method, exact, dual = _solve(problem, integer)
+    solved = _solve(problem, integer)
+    n, method, exact = solved.n, solved.method, solved.exact
     baselines = {name: _baseline(problem, study, name, integer) for name in BASELINES}
     loss_objective = problem.objective(n)
     if not exact:  # a rule not proven optimal must at least match the baselines
@@ -386,17 +451,23 @@ def plan(
                     and problem.spend(base) <= problem.budget
                     and problem.objective(base) < loss_objective):
                 n, loss_objective, method = base, problem.objective(base), f"{name} baseline"
+    certificate = _certify(problem, solved, n, integer, proven=exact and n is solved.n)
+    bound = metric_objective(problem, certificate.bound)
+    objective = metric_objective(problem, loss_objective)
     return Plan(
-        status="optimal" if exact else "feasible",
+        status="optimal" if certificate.optimal else "feasible",
         utility=utility,
         p=p if utility_named(utility).uses_p else None,
         sense=study.sense,
         integer=integer,
         method=method,
-        objective=metric_objective(problem, loss_objective),
+        objective=objective,
         budget=None if budget is None else float(budget),
         spent=problem.spend(n),
-        marginal_value=_marginal_value(problem, integer, loss_objective, dual),
+        marginal_value=_marginal_value(problem, solved.dual, certificate.multiplier),
         groups=_allocation(problem, study, n),
         baselines=baselines,
+        bound=bound,
+        gap=abs(objective - bound),
+        bound_method=certificate.method,
     )

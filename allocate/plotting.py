@@ -15,6 +15,9 @@ __all__ = ["plot_curves", "save_figure_atomically"]
 def plot_curves(fits: CurveFits, points: pd.DataFrame):
     """Points and fitted curves with their interval bands, one colour per group, log-log axes.
 
+    Each curve is solid over the sizes it was fitted on and dashed beyond them (to 4 times the
+    largest), where it is an extrapolation.
+
     Returns the matplotlib Figure (the caller saves or shows it).
     """
     import matplotlib.pyplot as plt  # headless machines fall back to the Agg backend
@@ -28,14 +31,18 @@ def plot_curves(fits: CurveFits, points: pd.DataFrame):
         grid = np.geomspace(rows["n"].min(), rows["n"].max() * 4, 200)
         pooled = grid * (rows["n_total"] / rows["n"]).median()
         lower, upper = fit.predict_interval(grid, pooled)
-        axes.plot(grid, fit.predict(grid, pooled), color=colour, label=fit.group)
+        predicted = fit.predict(grid, pooled)
+        measured = grid <= rows["n"].max()
+        axes.plot(grid[measured], predicted[measured], color=colour, label=fit.group)
+        axes.plot(grid[~measured], predicted[~measured], color=colour, linestyle="--")
         axes.fill_between(grid, lower, upper, color=colour, alpha=0.2, linewidth=0)
     axes.set_xscale("log")
     if fits.sense == "loss" and (points["value"] > 0).all():
         axes.set_yscale("log")
     axes.set_xlabel("own-group training size n")
     axes.set_ylabel("loss" if fits.sense == "loss" else "score")
-    axes.set_title(f"Learning curves ({fits.family}; band: {100 * fits.level:g}% interval)")
+    axes.set_title(f"Learning curves ({fits.family}; band: {100 * fits.level:g}% interval;"
+                   " dashed: beyond the measured sizes)")
     axes.legend()
     return figure
 

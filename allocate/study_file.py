@@ -198,7 +198,8 @@ class StudySpec:
         if not isinstance(self.integer, bool):
             raise InputError(f"integer must be true or false; got {self.integer!r}")
         names = [group.name for group in self.groups]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        seen: set[str] = set()  # (set.add returns None: a name is kept when seen before)
+        duplicates = sorted({name for name in names if name in seen or seen.add(name)})
         if duplicates:
             raise InputError(f"group names must be unique; repeated: {', '.join(duplicates)}")
         senses = {group.curve.sense for group in self.groups}

@@ -69,6 +69,10 @@ class Utility:
         """The utility's aggregate of per-group ``losses`` (lower is better)."""
         raise NotImplementedError
 
+    def exponent(self, problem: AllocationProblem) -> float:
+        """The power each loss is raised to in a sum-form utility's per-group terms."""
+        return 1.0
+
     def objective(self, problem: AllocationProblem, n: np.ndarray) -> float:
         """The objective at totals ``n`` in the loss sense."""
         return self.aggregate(problem, problem.losses(n))
@@ -113,10 +117,6 @@ class Weighted(Utility):
     form = "sum"
     without_targets = "weighted"
 
-    def exponent(self, problem: AllocationProblem) -> float:
-        """The power each loss is raised to in the per-group terms."""
-        return 1.0
-
     def terms(self, problem: AllocationProblem, losses: np.ndarray,
               index: np.ndarray | slice = slice(None)) -> np.ndarray:
         """The per-group terms whose sum the utility minimises, for groups ``index``."""
@@ -124,6 +124,10 @@ class Weighted(Utility):
 
     def aggregate(self, problem: AllocationProblem, losses: np.ndarray) -> float:
         return float(problem.normalised_weight @ losses)
+
+    def loss_gradient(self, problem: AllocationProblem, losses: np.ndarray) -> np.ndarray:
+        """The aggregate's derivative in each group's loss."""
+        return problem.normalised_weight
 
     def convex_objective(self, cp, problem, loss, spend) -> tuple[Any, list, dict]:
         # weights multiply an epigraph variable, not the loss: weight * a would be a product
@@ -158,7 +162,13 @@ class PowerMean(Weighted):
         return problem.normalised_weight[index] * losses**problem.p
 
     def aggregate(self, problem: AllocationProblem, losses: np.ndarray) -> float:
-        return float((problem.normalised_weight @ losses**problem.p) ** (1.0 / problem.p))
+        # scaled by the largest loss, so L^p never leaves floating point, for any p
+        return _power_mean(problem.normalised_weight, np.asarray(losses, dtype=float), problem.p)
+
+    def loss_gradient(self, problem: AllocationProblem, losses: np.ndarray) -> np.ndarray:
+        # d M / d L_g = w_g (L_g / M)^(p - 1): scaled by M, so it holds for any p
+        mean = self.aggregate(problem, losses)
+        return problem.normalised_weight * (losses / mean) ** (problem.p - 1.0)
 
     def cache_key(self, problem: AllocationProblem) -> tuple:
         return (self.name, problem.p)
@@ -171,10 +181,23 @@ class PowerMean(Weighted):
         return {"weight": problem.normalised_weight ** (1.0 / problem.p)}
 
     def stepped_objectives(self, problem, n, step, base, stepped) -> np.ndarray:
-        w = problem.normalised_weight
-        total = float(w @ base**problem.p)
-        inner = np.maximum(total - w * base**problem.p + w * stepped**problem.p, 0.0)
-        return inner ** (1 / problem.p)
+        w, p = problem.normalised_weight, problem.p
+        scale = float(max(np.max(base), np.max(stepped[np.isfinite(stepped)], initial=0.0)))
+        if not scale > 0:
+            return np.zeros(problem.size)
+        with np.errstate(over="ignore"):
+            mine, theirs = (base / scale) ** p, (stepped / scale) ** p
+        inner = np.maximum(float(w @ mine) - w * mine + w * theirs, 0.0)
+        return scale * inner ** (1 / p)
+
+
+def _power_mean(weight: np.ndarray, losses: np.ndarray, p: float) -> float:
+    """``(sum w L^p)^(1/p)`` (weights summing to one) as ``M (sum w (L/M)^p)^(1/p)``,
+    ``M = max L``: every ratio is at most one, so no power overflows."""
+    scale = float(np.max(losses, initial=0.0))
+    if not scale > 0 or not np.isfinite(scale):
+        return scale
+    return float(scale * (weight @ (losses / scale) ** p) ** (1.0 / p))
 
 
 class Maximin(Utility):

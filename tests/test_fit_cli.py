@@ -327,3 +327,25 @@ def test_a_pipe_is_neither_read_as_points_nor_replaced_by_the_output(capsys, poi
 def test_a_negative_seed_is_one_line(capsys, points_csv):
     code, _, err = run(capsys, "fit", points_csv, "--bootstrap", 20, "--seed", -1)
     assert code == 2 and err.count("\n") == 1 and "seed must be a whole number >= 0" in err
+
+
+def test_the_curve_figure_dashes_the_extrapolated_part(points_csv):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from allocate.fitting import fit_curves
+    from allocate.plotting import plot_curves
+    from allocate.points import read_points
+
+    table = read_points(points_csv)
+    figure = plot_curves(fit_curves(table), table)
+    lines = figure.axes[0].get_lines()
+    solid = [line for line in lines if line.get_linestyle() == "-"]
+    dashed = [line for line in lines if line.get_linestyle() == "--"]
+    assert len(solid) == len(dashed) == 2
+    assert all(line.get_xdata().max() <= 3200 for line in solid)
+    assert all(line.get_xdata().min() > 3200 for line in dashed)
+    assert "dashed: beyond the measured sizes" in figure.axes[0].get_title()
+    plt.close(figure)

@@ -182,7 +182,7 @@ def test_lagrangian_ranges_never_cut_off_the_optimum(utility, monkeypatch):
         monkeypatch.setattr(integer, "DP_WORK_LIMIT", 10**12)
         start = integer._start(problem)
         full = integer._dynamic_programme(problem, start, problem.upper + 0.0 * start,
-                                          integer._values_function(problem, problem.rule))
+                                          integer.SumTerms(problem, problem.rule))
         monkeypatch.undo()
         assert problem.objective(solution.n) == pytest.approx(problem.objective(full), rel=1e-12)
         assert problem.spend(solution.n) <= study.budget + 1e-9

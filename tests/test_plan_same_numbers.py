@@ -187,4 +187,8 @@ def test_a_plan_gives_the_numbers_it_gave_before_the_refactor(key):
     if marginal is None:
         assert result.marginal_value is None
     else:
-        assert result.marginal_value == pytest.approx(marginal, rel=1e-4, abs=1e-15)
+        # issue 15 changed how whole-sample plans of separable studies get it: the relaxation's
+        # budget multiplier at the plan, where 6dc6b87 re-solved with a larger budget (a step of
+        # 1 % of it); the two agree to a few per cent
+        tolerance = 0.05 if integer and "coupled" not in key else 1e-4
+        assert result.marginal_value == pytest.approx(marginal, rel=tolerance, abs=1e-15)

@@ -115,6 +115,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "study_command",
     "bench_command",
     "simulate_command",
+    "measure_command",
 )
 
 for _module in COMMAND_MODULES:

@@ -1,0 +1,227 @@
+"""``fairalloc measure``: per-group learning-curve points from a table and a scikit-learn model."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from allocate.cli import app
+from allocate.errors import InputError
+
+
+class TrainingChoice(StrEnum):
+    own = "own"
+    pooled = "pooled"
+
+
+@app.command("measure")
+def measure_command(
+    data: Annotated[Path, typer.Argument(help="The table: CSV, TSV or Parquet, one row each.")],
+    target: Annotated[str, typer.Option(help="Column the model predicts.")],
+    group: Annotated[str, typer.Option(help="Column holding each row's group label.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Points CSV to write, read by `fairalloc fit`.")
+    ],
+    features: Annotated[
+        list[str] | None,
+        typer.Option(help="Feature columns, comma-separated or repeated (default: all others)."),
+    ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="logistic, ridge, random-forest, hist-gradient-boosting, or module:factory (a "
+            "function returning a scikit-learn estimator). Default: logistic for a class "
+            "target, ridge for a continuous one."
+        ),
+    ] = "",
+    metric: Annotated[
+        str,
+        typer.Option(
+            help="A scikit-learn scorer name (roc_auc, accuracy, neg_log_loss, r2, ...). "
+            "Default: roc_auc for two classes, accuracy for more, r2 for a continuous target."
+        ),
+    ] = "",
+    sizes: Annotated[
+        list[str] | None,
+        typer.Option(help="Nested training sizes per group, e.g. 25,50,100,200."),
+    ] = None,
+    fractions: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Instead of --sizes: fractions of each group's training rows "
+            "(default 0.0625,0.125,0.25,0.5,1)."
+        ),
+    ] = None,
+    training: Annotated[
+        TrainingChoice,
+        typer.Option(help="own: each group's model on its own rows; pooled: one model on all."),
+    ] = TrainingChoice.own,
+    test_size: Annotated[
+        float,
+        typer.Option(help="Held-out rows per group: a fraction in (0, 1) or a count >= 2."),
+    ] = 0.25,
+    replicates: Annotated[
+        int, typer.Option(min=1, help="Independent repetitions (new split, order and seed).")
+    ] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    jobs: Annotated[
+        int, typer.Option(help="Training runs in parallel (joblib; -1 uses every core).")
+    ] = 1,
+) -> None:
+    """Measure each group's learning curve on DATA and write the points `fairalloc fit` reads.
+
+    Each group's held-out rows are scored by models trained on nested subsamples of its other
+    rows (or of every group's rows, with --training pooled), repeated --replicates times.
+    """
+    from allocate.files import atomic_path
+    from allocate.measure import measure_curves, resolve_metric
+    from allocate.measure_models import (
+        default_metric,
+        make_model,
+        read_table,
+        select_columns,
+    )
+
+    if output.suffix.lower() != ".csv":
+        raise InputError(f"--output must end in .csv (the points table); got {str(output)!r}")
+    if sizes and fractions:
+        raise InputError("give --sizes or --fractions, not both")
+    size_list = _numbers(sizes, int, "--sizes") if sizes else None
+    fraction_list = _numbers(fractions, float, "--fractions") if fractions else None
+    table = read_table(data, text_columns=(group,))
+    X, y, labels = select_columns(table, target=target, group=group,
+                                  features=_names(features) if features else None)
+    scoring = metric or default_metric(y)
+    resolved = resolve_metric(scoring)
+    classification = resolved.classification
+    chosen = model or ("logistic" if classification else "ridge")
+    estimator = make_model(chosen, classification=classification, metric=scoring)
+    if ":" not in chosen:
+        _check_numeric(X, chosen)
+    held_out = int(test_size) if test_size >= 1 and test_size == int(test_size) else test_size
+
+    started = time.perf_counter()
+    try:
+        with _progress_bar() as advance:
+            measured = measure_curves(
+                X, y.to_numpy(), labels.to_numpy(), estimator=estimator, scoring=scoring,
+                sizes=size_list, fractions=fraction_list, training=training.value,
+                test_size=held_out, replicates=replicates, seed=seed, n_jobs=jobs,
+                progress=advance,
+            )  # fmt: skip
+    except InputError as error:
+        raise InputError(_with_flags(str(error))) from None
+    elapsed = time.perf_counter() - started
+    with atomic_path(output) as temporary:
+        measured.points.to_csv(temporary, index=False)
+    _report(measured, output, chosen, elapsed)
+
+
+#: The library's parameter names in its messages -> this command's options.
+_FLAGS = {
+    "training='pooled'": "--training pooled",
+    "a smaller test_size": "a smaller --test-size",
+    "ask for smaller sizes": "ask for smaller --sizes",
+    "use larger fractions or explicit sizes": "use larger --fractions or --sizes",
+    "give sizes, or fractions": "give --sizes, or --fractions",
+}
+
+
+def _with_flags(message: str) -> str:
+    for parameter, flag in _FLAGS.items():
+        message = message.replace(parameter, flag)
+    return message
+
+
+def _numbers(values: list[str], kind, option: str) -> list:
+    out = []
+    for part in ",".join(values).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            number = float(part)
+        except ValueError:
+            raise InputError(f"{option}: {part!r} is not a number") from None
+        if kind is int and number != int(number):
+            raise InputError(f"{option}: sizes are whole numbers; got {part!r}")
+        out.append(kind(number))
+    if not out:
+        raise InputError(f"{option} lists no number")
+    return out
+
+
+def _names(values: list[str]) -> list[str]:
+    return [name.strip() for name in ",".join(values).split(",") if name.strip()]
+
+
+def _check_numeric(X, model: str) -> None:
+    import pandas as pd
+
+    text = [str(c) for c, t in X.dtypes.items()
+            if not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))]
+    if text:
+        shown = ", ".join(text[:5]) + (" ..." if len(text) > 5 else "")
+        raise InputError(
+            f"feature column(s) {shown} are not numeric and model {model!r} needs numbers; "
+            "encode them first, leave them out with --features, or pass --model "
+            "module:factory with a pipeline that encodes them"
+        )
+
+
+class _progress_bar:
+    """A rich progress bar on stderr, advanced by ``measure_curves``'s progress callback."""
+
+    def __enter__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self._progress = Progress(
+            "training runs", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=True,
+        )  # fmt: skip
+        self._progress.__enter__()
+        self._task = None
+        return self._advance
+
+    def _advance(self, done: int, total: int) -> None:
+        if self._task is None:
+            self._task = self._progress.add_task("measure", total=total)
+        self._progress.update(self._task, completed=done)
+
+    def __exit__(self, *exc) -> None:
+        self._progress.__exit__(*exc)
+
+
+def _report(measured, output: Path, model: str, elapsed: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    points = measured.points
+    table = Table(title=f"{measured.metric} ({measured.sense}), {model}, "
+                        f"{measured.training} training")
+    for column in ("group", "test rows", "training rows", "sizes", "value at largest size"):
+        table.add_column(column, justify="left" if column == "group" else "right")
+    for group, rows in points.groupby("group", sort=False):
+        largest = rows[rows["n"] == rows["n"].max()]["value"]
+        spread = f" +- {largest.std():.3g}" if len(largest) > 1 else ""
+        table.add_row(
+            str(group), str(measured.test_rows[group]), str(measured.pools[group]),
+            ", ".join(str(int(n)) for n in sorted(rows["n"].unique())),
+            f"{largest.mean():.4g}{spread}",
+        )  # fmt: skip
+    console = Console()
+    console.print(table)
+    for warning in measured.warnings:
+        console.print(f"[yellow]warning[/yellow]: {warning}")
+    console.print(f"wrote {output}: {len(points)} points from {measured.training_runs} "
+                  "training runs "
+                  f"in {elapsed:.1f} s", soft_wrap=True)
+    score = measured.sense == "score"
+    sense = f" --sense score --score-max {measured.score_max:g}" if score else ""
+    console.print(f"next: fairalloc fit {output}{sense} --bootstrap 200 --seed 1 -o curves.toml",
+                  soft_wrap=True)

@@ -11,6 +11,7 @@ and the in-memory loop :func:`allocate.sequential.run_strategy`.
 - ``equal``, ``proportional``: the baselines, collected in one batch.
 - ``worst-group``: each batch goes to the group whose latest measurement is worst.
 - ``oracle``: the one-shot optimum under the true curves (only where they are known).
+- ``expected``, ``cautious``: adaptive on bootstrap curve draws (:mod:`allocate.uncertain_curves`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ STRATEGIES: tuple[str, ...] = (
     "proportional",
     "worst-group",
     "oracle",
+    "expected",
+    "cautious",
 )
 
 
@@ -632,4 +635,8 @@ def make_strategy(name: str, **settings) -> Strategy:
         return WorstGroup(**settings)
     if name == "oracle":
         return Oracle(**settings)
+    if name in ("expected", "cautious"):  # planning on curve draws: allocate.uncertain_curves
+        from allocate.uncertain_curves import Cautious, Expected
+
+        return (Expected if name == "expected" else Cautious)(**settings)
     raise InputError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")

@@ -175,7 +175,8 @@ def checked_strategy(name: str, settings: dict[str, Any]) -> Strategy:
     if name == "oracle":
         raise InputError(
             "the oracle strategy needs the true curves, which a real study does not know;"
-            " choose adaptive, optimistic, equal, proportional or worst-group"
+            " choose adaptive, optimistic, expected, cautious, equal, proportional or"
+            " worst-group"
         )
     try:
         return make_strategy(name, **settings)

@@ -38,6 +38,8 @@ class StrategyChoice(StrEnum):
     equal = "equal"
     proportional = "proportional"
     worst_group = "worst-group"
+    expected = "expected"
+    cautious = "cautious"
 
 
 class FamilyChoice(StrEnum):

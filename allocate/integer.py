@@ -347,14 +347,25 @@ def _greedy_point(problem, start, cap_total, left, terms, bracket) -> np.ndarray
         return float(problem.cost @ (np.clip(np.nan_to_num(x, posinf=1e300), start, cap_total)
                                      - start))
 
-    for _ in range(60):  # the continuous threshold, to 1e-6 in log
-        mid = 0.5 * (low + high)
-        if smooth_spend(mid) > left:
-            low = mid
-        else:
-            high = mid
-        if high - low <= 1e-6:
+    # the continuous threshold, to 1e-6 in log, by regula falsi (Illinois): the smooth spend
+    # falls with the threshold, over budget at low and within it at high
+    over, under = smooth_spend(low) - left, smooth_spend(high) - left
+    side = 0
+    for _ in range(60):
+        if high - low <= 1e-6 or not over > 0 or under > 0:
             break
+        mid = high - under * (high - low) / (under - over)
+        if not low < mid < high:
+            mid = 0.5 * (low + high)
+        value = smooth_spend(mid) - left
+        if value > 0:
+            low, over = mid, value
+            under = under * 0.5 if side == -1 else under
+            side = -1
+        else:
+            high, under = mid, value
+            over = over * 0.5 if side == 1 else over
+            side = 1
     margin = 1e-6
     while True:  # whole samples just above it; raise it until they fit
         threshold = high + margin

@@ -1,6 +1,6 @@
 """Learning curves: how a group's loss falls with more training samples.
 
-The family (``../shared/SPEC.md`` section 2), per group ``g`` with pooled size ``N``::
+The family (docs/method.md, "Learning curves"), per group ``g`` with pooled size ``N``::
 
     L_g(n) = c + a * n_g**(-b) + t * N**(-q)
 

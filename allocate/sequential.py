@@ -1,9 +1,11 @@
 """Sequential collection in memory: run a strategy against a data source, round by round.
 
-``run_strategy`` is the loop of ``../shared/SPEC.md`` section 4 without a database: ask the
-strategy for a batch, "collect" it by asking the source for measurements at the new sizes,
-record, repeat until the budget is spent. The persisted study (:mod:`allocate.study_store`)
-runs the same strategies one round per ask/tell.
+``run_strategy`` is the adaptive loop as a simulation: a study kept in memory
+(:class:`allocate.study.Study` over :class:`~allocate.study_storage.InMemoryStorage`) is asked
+for a batch, the source "collects" it by measuring at the new sizes, the study is told, and so
+on until the strategy has nothing more to collect. It is the same ask and tell a persisted
+study runs one round at a time, so both drivers share the seeding rule, the checks of every
+proposal and the checks of every measurement.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 from allocate.errors import InputError
 from allocate.sources import Source
 from allocate.strategies import STRATEGIES, Proposal, Strategy, StudyState, make_strategy
+from allocate.study_checks import checked_seed
 from allocate.study_file import StudySpec
 
 __all__ = [
@@ -34,6 +37,9 @@ __all__ = [
 class Trajectory:
     """The record of one run of a strategy.
 
+    The tables and arrays are the trajectory's own copies (the arrays read-only), so the
+    record cannot be changed through what was passed in or what its attributes return.
+
     Attributes
     ----------
     strategy : str
@@ -41,15 +47,17 @@ class Trajectory:
     rounds : pandas.DataFrame
         One row per round and group: ``round, group, collect, total, spent, note``.
     measurements : pandas.DataFrame
-        Every measurement the source returned.
+        Every measurement the source returned: ``group, n, n_total, value, seed``.
     final_totals : numpy.ndarray
-        Samples per group at the end (in hand before plus collected).
+        Samples per group at the end (in hand before plus collected), in study order.
     spent : float
         Budget spent.
     true_losses : numpy.ndarray or None
         Each group's loss under the source's true curves at the final totals.
     true_objective : float or None
         The study's utility under the true curves, in the loss sense (lower is better).
+    groups : tuple of str
+        The group names, in the order of ``final_totals``.
     """
 
     strategy: str
@@ -59,15 +67,55 @@ class Trajectory:
     spent: float
     true_losses: np.ndarray | None = field(default=None, repr=False)
     true_objective: float | None = None
+    groups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rounds", self.rounds.copy())
+        object.__setattr__(self, "measurements", self.measurements.copy())
+        object.__setattr__(self, "final_totals", _read_only(self.final_totals))
+        if self.true_losses is not None:
+            object.__setattr__(self, "true_losses", _read_only(self.true_losses))
+        object.__setattr__(self, "groups", tuple(self.groups))
+
+    @property
+    def n_rounds(self) -> int:
+        """Batches collected."""
+        return int(self.rounds["round"].max() + 1) if len(self.rounds) else 0
 
     def to_dict(self) -> dict:
+        """Plain-data form (JSON-ready): the totals, spending and the score under the truth."""
         return {
             "strategy": self.strategy,
+            "groups": list(self.groups),
             "final_totals": self.final_totals.tolist(),
             "spent": self.spent,
             "true_objective": self.true_objective,
-            "rounds": int(self.rounds["round"].max() + 1) if len(self.rounds) else 0,
+            "rounds": self.n_rounds,
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per group: the final total and, when the truth is known, its true loss."""
+        frame = pd.DataFrame({"group": list(self.groups) or range(len(self.final_totals)),
+                              "final_total": self.final_totals})
+        if self.true_losses is not None:
+            frame["true_loss"] = self.true_losses
+        return frame.set_index("group")
+
+    def summary(self) -> str:
+        """A plain-text report for a person: rounds, spending, and where each group ended."""
+        lines = [f"{self.strategy} strategy: {self.n_rounds} round(s), spent {self.spent:.6g}"]
+        if self.true_objective is not None:
+            lines.append(f"true objective (loss sense, lower is better):"
+                         f" {self.true_objective:.6g}")
+        frame = self.to_frame()
+        header = f"{'group':<16}{'final total':>12}"
+        lines.append(header + (f"{'true loss':>12}" if "true_loss" in frame else ""))
+        for group, row in frame.iterrows():
+            line = f"{str(group)[:15]:<16}{int(row['final_total']):>12}"
+            if "true_loss" in frame:
+                line += f"{row['true_loss']:>12.4g}"
+            lines.append(line)
+        return "\n".join(lines)
 
 
 def run_strategy(
@@ -79,7 +127,13 @@ def run_strategy(
     seed: int = 0,
     max_rounds: int = 100,
 ) -> Trajectory:
-    """Run ``strategy`` against ``source`` until the budget is spent.
+    """Run ``strategy`` against ``source`` until it has nothing more to collect.
+
+    Each round asks an in-memory :class:`~allocate.study.Study` for a batch, measures the
+    source at the new totals and tells the study, so the rules are those of a persisted
+    study: the strategy's random numbers for batch ``k`` come from
+    ``SeedSequence(seed, spawn_key=(k,))``, every proposal is checked against the budget and
+    the pools, and every measurement is checked against the samples in hand.
 
     Parameters
     ----------
@@ -94,41 +148,54 @@ def run_strategy(
     budget : float, optional
         Override the study's budget.
     seed : int
-        Seeds the source's noise and the strategy's random choices, round by round.
+        Seeds the source's noise and the strategy's random choices, batch by batch.
     max_rounds : int
         A safety stop.
 
     Returns
     -------
     Trajectory
+
+    Raises
+    ------
+    InputError
+        A bad seed or strategy, or a source whose measurements the study refuses.
+
+    Examples
+    --------
+    >>> from allocate.curves import Curve
+    >>> from allocate.sources import SyntheticSource
+    >>> from allocate.study_file import GroupSpec, StudySpec
+    >>> study = StudySpec(groups=(GroupSpec("A", Curve(a=1.0, b=0.5)),
+    ...                           GroupSpec("B", Curve(a=1.0, b=0.5), cost=2.0)), budget=90.0)
+    >>> truth = {"A": Curve(a=1.0, b=0.5), "B": Curve(a=3.0, b=0.5)}
+    >>> run_strategy("equal", SyntheticSource(truth), study, seed=1).final_totals.tolist()
+    [30, 30]
     """
+    from allocate.study import Study
+
     if budget is not None:
         study = replace(study, budget=float(budget))
+    seed = checked_seed(seed)
     if isinstance(strategy, str):
         strategy = _named_strategy(strategy, source)
-    seeds = np.random.SeedSequence(seed)
-    state = StudyState.start(study)
-    names = state.names
-    if np.any(state.totals > 0):  # what is already in hand can be measured before round 0
-        have = {g: int(n) for g, n in zip(names, state.totals, strict=True) if n > 0}
-        state = replace(state, measurements=source.measure(have, seed=_round_seed(seeds, 0)))
+    names = list(study.names)
+    have = {g.name: int(g.have) for g in study.groups if g.have > 0}
+    in_hand = source.measure(have, seed=_measurement_seed(seed, 0)) if have else None
+    memory = Study.create(None, study, strategy=strategy, seed=seed, measurements=in_hand)
     rows = []
     for round_number in range(max_rounds):
-        rng = np.random.default_rng(seeds.spawn(1)[0])
-        proposal = strategy.propose(state, rng=rng)
-        if proposal.finished:
+        batch = memory.ask()
+        if batch.finished:
             break
-        _check_proposal(proposal, state)
-        totals = state.totals + proposal.counts
-        measured = source.measure(
-            dict(zip(names, map(int, totals), strict=True)),
-            seed=_round_seed(seeds, round_number + 1),
-        )
-        state = state.after(proposal.counts, measured)
-        rows += [
-            (round_number, g, int(x), int(n), state.spent, proposal.note)
-            for g, x, n in zip(names, proposal.counts, totals, strict=True)
-        ]
+        totals = memory.state().totals + np.array([batch.counts[g] for g in names])
+        measured = source.measure(dict(zip(names, map(int, totals), strict=True)),
+                                  seed=_measurement_seed(seed, batch.number))
+        memory.tell(batch.counts, measured)
+        spent = memory.state().spent
+        rows += [(round_number, g, int(batch.counts[g]), int(n), spent, batch.note)
+                 for g, n in zip(names, totals, strict=True)]
+    state = memory.state()
     rounds = pd.DataFrame(rows, columns=["round", "group", "collect", "total", "spent", "note"])
     true_losses, true_objective = _truth(source, study, state.totals)
     return Trajectory(
@@ -139,6 +206,7 @@ def run_strategy(
         spent=state.spent,
         true_losses=true_losses,
         true_objective=true_objective,
+        groups=tuple(names),
     )
 
 
@@ -160,17 +228,16 @@ def _named_strategy(name: str, source: Source) -> Strategy:
     return make_strategy("oracle", curves=curves)
 
 
-def _round_seed(seeds: np.random.SeedSequence, round_number: int) -> int:
-    child = np.random.SeedSequence(seeds.entropy, spawn_key=(round_number, 7))
+def _measurement_seed(seed: int, number: int) -> int:
+    """The source's seed for batch ``number`` (0: the samples in hand), from the run's seed."""
+    child = np.random.SeedSequence(seed, spawn_key=(number, 7))
     return int(child.generate_state(1)[0])
 
 
-def _check_proposal(proposal: Proposal, state: StudyState) -> None:
-    counts = proposal.counts
-    if np.any(counts < 0) or state.costs @ counts > state.remaining + 1e-6:
-        raise RuntimeError(f"strategy proposed an infeasible batch {counts.tolist()}")
-    if np.any(state.totals + counts > state.pools):
-        raise RuntimeError(f"strategy proposed a batch beyond a pool {counts.tolist()}")
+def _read_only(values) -> np.ndarray:
+    array = np.array(values, copy=True)
+    array.setflags(write=False)
+    return array
 
 
 def _truth(source: Source, study: StudySpec, totals: np.ndarray):

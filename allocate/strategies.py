@@ -2,8 +2,8 @@
 
 A strategy looks at what a study has collected, what it has measured and the budget left, and
 proposes the next batch, in whole samples per group, within the budget and every pool
-(``../shared/SPEC.md`` section 4). The same strategies drive a persisted study (ask/tell) and the
-in-memory loop :func:`allocate.sequential.run_strategy`.
+(docs/method.md, "The adaptive loop"). The same strategies drive a persisted study (ask/tell)
+and the in-memory loop :func:`allocate.sequential.run_strategy`.
 
 - ``adaptive``: a pilot, then each round refit every group's curve and re-plan the whole
   remaining budget; collect one batch toward that plan (the paper's method).
@@ -11,6 +11,7 @@ in-memory loop :func:`allocate.sequential.run_strategy`.
 - ``equal``, ``proportional``: the baselines, collected in one batch.
 - ``worst-group``: each batch goes to the group whose latest measurement is worst.
 - ``oracle``: the one-shot optimum under the true curves (only where they are known).
+- ``expected``, ``cautious``: adaptive on bootstrap curve draws (:mod:`allocate.uncertain_curves`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pandas as pd
 from allocate.curves import Curve
 from allocate.errors import FitError, InfeasibleStudy, InputError
 from allocate.fitting import CurveFits, fit_group
+from allocate.study_checks import MEASUREMENT_COLUMNS
 from allocate.study_file import StudySpec
 
 __all__ = [
@@ -48,8 +50,9 @@ STRATEGIES: tuple[str, ...] = (
     "proportional",
     "worst-group",
     "oracle",
+    "expected",
+    "cautious",
 )
-MEASUREMENT_COLUMNS = ("group", "n", "n_total", "value", "seed")
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class StudyState:
     def start(cls, study: StudySpec) -> StudyState:
         """The state of a study that has collected nothing yet."""
         if study.budget is None:
-            raise InputError("a sequential study needs a budget; set budget = ... in the file")
+            raise InputError("a sequential study needs a budget; give the StudySpec a budget")
         return cls(study=study, collected=np.zeros(len(study.groups), dtype=np.int64))
 
     @property
@@ -632,4 +635,8 @@ def make_strategy(name: str, **settings) -> Strategy:
         return WorstGroup(**settings)
     if name == "oracle":
         return Oracle(**settings)
+    if name in ("expected", "cautious"):  # planning on curve draws: allocate.uncertain_curves
+        from allocate.uncertain_curves import Cautious, Expected
+
+        return (Expected if name == "expected" else Cautious)(**settings)
     raise InputError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")

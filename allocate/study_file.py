@@ -172,7 +172,7 @@ class StudySpec:
         Budget in cost units (>= 0). May be ``None`` when it is supplied at planning time, or
         for the target utility (then no budget limit applies).
     utility : {"weighted", "maximin", "power-mean", "target"}
-        How per-group performance is aggregated (``../shared/SPEC.md`` section 3).
+        How per-group performance is aggregated (docs/method.md, "Utilities").
     p : float
         Power-mean exponent (>= 1), used only by ``utility = "power-mean"``.
     integer : bool

@@ -33,6 +33,7 @@ from allocate.sequential import run_strategy
 from allocate.sources import SyntheticSource
 from allocate.strategies import STRATEGIES, Adaptive, Optimistic, Oracle, WorstGroup, make_strategy
 from allocate.study_file import UTILITIES, GroupSpec, StudySpec
+from simulate.power_analysis import power_analysis
 
 __all__ = [
     "BenchConfig",
@@ -313,6 +314,8 @@ def _strategy(name: str, config: BenchConfig, oracle_curves: dict[str, Curve]):
         return WorstGroup(batch=config.batch, pilot=config.pilot)
     if name == "oracle":
         return Oracle(curves=oracle_curves)
+    if name in ("expected", "cautious"):
+        return make_strategy(name, batch=config.batch, pilot=config.pilot)
     return make_strategy(name)
 
 
@@ -433,13 +436,17 @@ class BenchResult:
     paths : pandas.DataFrame
         The adaptive strategy's allocation, round by round.
     summary_table : pandas.DataFrame
-        Per setting and strategy: mean objective and regret with 95% intervals.
+        Per setting and strategy: mean objective, regret against the oracle and against the
+        better heuristic, with 95% intervals.
     comparisons : pandas.DataFrame
         Adaptive against every other strategy, paired, Holm-corrected.
     reused : int
         Replicates read back from an earlier run rather than computed.
     files : dict of str to Path
         What was written.
+    power : pandas.DataFrame
+        The oracle's gain over equal and proportional per setting, and the replicates that
+        detect it (:func:`simulate.power_analysis.power_analysis`).
     """
 
     config: BenchConfig
@@ -449,6 +456,7 @@ class BenchResult:
     comparisons: pd.DataFrame
     reused: int = 0
     files: dict = field(default_factory=dict)
+    power: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> str:
         """A plain-text report of the summary and the paired comparisons."""
@@ -458,6 +466,9 @@ class BenchResult:
                 self.summary_table.round(4).to_string(index=False),
                 "Adaptive against each strategy (paired t-test, Holm-corrected):",
                 self.comparisons.round(4).to_string(index=False),
+                "The oracle's gain over each heuristic, and the replicates that detect it"
+                " (paired t, 5%, 80% power):",
+                self.power.round(4).to_string(index=False),
             ]
         return "\n\n".join(parts)
 
@@ -528,8 +539,11 @@ def run_benchmark(
     results, paths = _load_replicates(folder, config.replicates)
     summary_table = summarise(results)
     comparisons = compare_strategies(results)
-    files = _write_outputs(out, results, paths, summary_table, comparisons)
-    return BenchResult(config, results, paths, summary_table, comparisons, len(done), files)
+    power = power_analysis(results)
+    files = _write_outputs(out, results, paths, summary_table, comparisons, power)
+    return BenchResult(
+        config, results, paths, summary_table, comparisons, len(done), files, power
+    )
 
 
 def _claim_folder(out: Path, config: BenchConfig) -> None:
@@ -638,12 +652,15 @@ def _execute_dask(config, replicates: list[int], scheduler, cache_dir) -> Iterab
             client.close()
 
 
-def _write_outputs(out: Path, results, paths, summary_table, comparisons) -> dict[str, Path]:
+def _write_outputs(
+    out: Path, results, paths, summary_table, comparisons, power
+) -> dict[str, Path]:
     tables = {
         "results.csv": results,
         "paths.csv": paths,
         "summary.csv": summary_table,
         "comparisons.csv": comparisons,
+        "power.csv": power,
     }
     written = {}
     for name, table in tables.items():
@@ -677,21 +694,39 @@ def _mean_interval(values: pd.Series) -> tuple[float, float, float]:
     return float(values.mean()), float(low), float(high)
 
 
+HEURISTICS = ("equal", "proportional")
+
+
+def _heuristic_regret(runs: pd.DataFrame) -> pd.Series:
+    """Each run's regret against the better of equal and proportional in its replicate and
+    setting: its regret minus the smaller of theirs (> 0: worse than the better heuristic).
+    NaN where either heuristic, or the oracle that regrets are measured from, is missing."""
+    keys = ["replicate", *SETTING]
+    heuristics = runs[runs["strategy"].isin(HEURISTICS)].groupby(keys)["regret"]
+    best = heuristics.min().where(heuristics.count() == len(HEURISTICS))
+    return runs["regret"] - runs.join(best.rename("best_heuristic"), on=keys)["best_heuristic"]
+
+
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Per setting and strategy: mean objective and regret against the oracle, 95% intervals,
-    and each group's mean performance."""
+    """Per setting and strategy: mean objective, regret against the oracle and against the
+    better heuristic (per replicate, the better of equal and proportional), 95% intervals, and
+    each group's mean performance."""
     rows = []
     runs = _runs(results)
+    runs = runs.assign(heuristic_regret=_heuristic_regret(runs))
     per_group = results.pivot_table(
         index=[*SETTING, "strategy"], columns="group", values="value", aggfunc="mean"
     )
     for key, table in runs.groupby([*SETTING, "strategy"], sort=False):
         objective = _mean_interval(table["objective"])
         regret = _mean_interval(table["regret"])
+        heuristic = _mean_interval(table["heuristic_regret"])
         row = dict(zip([*SETTING, "strategy"], key, strict=True))
         row.update(
             objective=objective[0], objective_low=objective[1], objective_high=objective[2],
             regret=regret[0], regret_low=regret[1], regret_high=regret[2],
+            heuristic_regret=heuristic[0], heuristic_regret_low=heuristic[1],
+            heuristic_regret_high=heuristic[2],
         )  # fmt: skip
         row.update({f"value_{g}": v for g, v in per_group.loc[key].items()})
         rows.append(row)

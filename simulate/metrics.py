@@ -1,4 +1,4 @@
-"""How well a score serves a group: R^2, AUC and the decision utility of SPEC section 5.
+"""How well a score serves a group: R^2, AUC and the decision utility of docs/method.md.
 
 The decision utility: a score is Platt-scaled to a probability by a logistic regression fitted
 on calibration data (a case-control sample reweighted so cases make up ``prevalence``); a

@@ -2,7 +2,7 @@
 
 Effects are per derived allele, drawn for every group jointly from a normal distribution with
 unit variances and correlation ``rho`` between groups (``rho = 1``: the same effect in every
-group, the setting of SPEC section 5). Genetic values are standardised so the heritability is
+group, as in the paper's simulation). Genetic values are standardised so the heritability is
 ``h2`` within each group (default), or over the pooled cohort as older pipelines did (which
 distorts within-group heritability). A binary trait thresholds the liability (genetic value
 plus environment, variance 1) at the ``1 - prevalence`` quantile within each group.

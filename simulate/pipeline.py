@@ -47,7 +47,7 @@ class SimulationConfig:
     #: Clumping's r^2: ``dosage`` (default; what a study without phase measures) or the
     #: true-phase ``haplotype`` r^2 of the trees (see :class:`simulate.prs.ScoreTrainer`).
     ld: str = "dosage"
-    #: Clumping keeps p below this (SPEC section 5: 0.01); None chooses the threshold on the
+    #: Clumping keeps p below this (the paper's 0.01); None chooses the threshold on the
     #: training set's validation split among ``simulate.prs.DEFAULT_THRESHOLDS``.
     p_threshold: float | None = None
     seed: int = 1

@@ -40,15 +40,17 @@ def losses(groups: tuple[GroupSpec, ...], totals: np.ndarray) -> np.ndarray:
 def objective(groups, totals, utility: str, p: float = 2.0) -> np.ndarray:
     """The utility's objective in the loss sense (SPEC section 3), per row of ``totals``.
 
-    weighted: ``sum w L / sum w``; maximin: the worst loss; power-mean:
+    weighted: ``sum w L / sum w``; maximin: the worst loss (for scores ``S = score_max - L``,
+    minus the worst score); power-mean:
     ``(sum w L^p / sum w)^(1/p)``; target: the spend.
     """
     if utility == "target":
         return spend(groups, totals)
     weight = np.array([g.weight for g in groups])
     value = losses(groups, totals)
-    if utility == "maximin":
-        return value.max(axis=-1)
+    if utility == "maximin":  # the worst loss, or minus the worst score for score curves
+        best = np.array([g.curve.score_max if g.curve.sense == "score" else 0.0 for g in groups])
+        return (value - best).max(axis=-1)
     if utility == "power-mean":
         return ((value**p) @ weight / weight.sum()) ** (1.0 / p)
     return value @ weight / weight.sum()
@@ -89,6 +91,33 @@ def brute_force(groups, budget: float, utility: str, p: float = 2.0) -> tuple[fl
     return float(values[best]), totals[best]
 
 
+def _shape(groups, name: str):
+    """The baseline's exact shares and its totals at a level (see :func:`baseline`)."""
+    lower, upper = bounds(groups)
+    if name == "equal":
+        share = [Fraction(1)] * len(groups)
+    else:
+        weights = [Fraction(int(g.weight)) for g in groups]
+        assert all(w == g.weight for w, g in zip(weights, groups, strict=True))
+        share = [w / sum(weights) for w in weights]
+
+    def totals(level: Fraction) -> np.ndarray:
+        raw = np.array([math.floor(level * s) for s in share], dtype=float)
+        return np.clip(raw, lower, upper)
+
+    return share, totals
+
+
+def _levels(share, most: float) -> list[Fraction]:
+    """Every level at which some total ``floor(m * s_g)`` reaches a whole number up to
+    ``most``."""
+    levels = {Fraction(0)}
+    for s in share:
+        if s > 0:
+            levels.update(Fraction(k) / s for k in range(int(most) + 2))
+    return sorted(levels)
+
+
 def baseline(groups, name: str, budget: float) -> tuple[np.ndarray, np.ndarray]:
     """The whole-sample ``name`` baseline by its definition, in exact arithmetic.
 
@@ -101,22 +130,18 @@ def baseline(groups, name: str, budget: float) -> tuple[np.ndarray, np.ndarray]:
     """
     lower, upper = bounds(groups)
     cost = np.array([g.cost for g in groups])
-    if name == "equal":
-        share = [Fraction(1)] * len(groups)
-    else:
-        weights = [Fraction(int(g.weight)) for g in groups]
-        assert all(w == g.weight for w, g in zip(weights, groups, strict=True))
-        share = [w / sum(weights) for w in weights]
-
-    def totals(level: Fraction) -> np.ndarray:
-        raw = np.array([math.floor(level * s) for s in share], dtype=float)
-        return np.clip(raw, lower, upper)
-
-    most = budget / cost.min() + lower.max()
-    levels = {Fraction(0)}
-    for s in share:
-        levels.update(Fraction(k) / s for k in range(int(min(upper.max(), most)) + 2))
-    levels = sorted(levels)
+    share, totals = _shape(groups, name)
+    levels = _levels(share, min(upper.max(), budget / cost.min() + lower.max()))
     last = max(k for k, m in enumerate(levels) if spend(groups, totals(m)) <= budget * (1 + 1e-12))
     after = levels[min(last + 1, len(levels) - 1)]
     return totals(levels[last]), totals(after)
+
+
+def target_baseline(groups, name: str, most: float) -> np.ndarray | None:
+    """Under the target utility: the ``name`` shape at the least level that meets every target
+    (``None`` if no level up to totals of ``most`` does)."""
+    share, totals = _shape(groups, name)
+    for level in _levels(share, most):
+        if targets_met(groups, totals(level)):
+            return totals(level)
+    return None

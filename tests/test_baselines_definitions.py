@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from allocation_reference import baseline, bounds, spend
+from allocation_reference import baseline, bounds, spend, target_baseline, targets_met
 
 from allocate import plan
 from allocate.curves import Curve
@@ -119,3 +119,51 @@ def test_continuous_baselines_spend_the_budget_in_their_shape(case, name):
     held_low, held_high = ~free & (totals <= lower * (1 + 1e-9)), ~free & ~(totals <= lower)
     assert np.all(lower[held_low] >= level[0] * share[held_low] * (1 - 1e-7))
     assert np.all(upper[held_high] <= level[0] * share[held_high] * (1 + 1e-7))
+
+
+#: Targets on three of four groups (loss sense); the baselines then take the least level that
+#: meets them all and report its cost.
+TARGETED = ([(1, 1, 0, 0, math.inf), (2, 3, 5, 0, math.inf), (1.5, 2, 0, 0, math.inf),
+             (1, 4, 0, 10, math.inf)], [0.30, 0.40, None, 0.60])  # fmt: skip
+
+
+def targeted_study(rows, targets, **options):
+    groups = tuple(
+        GroupSpec(f"g{i}", Curve(a=1.0 + i, b=0.4 + 0.1 * i), cost=cost, weight=weight,
+                  have=have, min=least, max=most, target=targets[i])
+        for i, (cost, weight, have, least, most) in enumerate(rows)
+    )  # fmt: skip
+    return StudySpec(groups=groups, budget=None, utility="target", **options)
+
+
+@pytest.mark.parametrize("name", ["equal", "proportional"])
+def test_target_baselines_take_the_least_level_that_meets_every_target(name):
+    study = targeted_study(*TARGETED)
+    result = plan(study)
+    expected = target_baseline(study.groups, name, most=5000)
+    totals = baseline_totals(result, name)
+    # The definition's totals, or one sample less where the level is shared with the group
+    # whose target binds (the baseline's 1e-9 round-off tolerance), still meeting every target.
+    assert np.all((expected - 1 <= totals) & (totals <= expected))
+    assert targets_met(study.groups, totals)
+    assert result.baselines[name].objective == pytest.approx(spend(study.groups, totals))
+
+
+def test_a_target_the_shape_cannot_meet_has_no_baseline_objective():
+    rows, targets = TARGETED
+    # g0 has no weight: proportional never grows it, so never meets its target; equal does.
+    # (Pools of 500: with unlimited pools the shape's level search runs off to infinity.)
+    pooled = [(cost, weight, have, least, 500) for cost, weight, have, least, _ in rows]
+    study = targeted_study([(1, 0, 0, 0, 500), *pooled[1:]], targets)
+    result = plan(study)
+    assert target_baseline(study.groups, "proportional", most=5000) is None
+    assert result.baselines["proportional"].objective is None
+    assert result.baselines["equal"].objective == pytest.approx(
+        spend(study.groups, target_baseline(study.groups, "equal", most=5000)))
+
+
+def test_a_group_of_zero_weight_stays_at_its_least_under_proportional():
+    rows = [(1, 0, 3, 0, math.inf), (1, 1, 0, 0, 40), (2, 2, 0, 0, 30)]
+    study = study_of(rows, 10_000)  # more than the pools of the weighted groups can take
+    totals = baseline_totals(plan(study), "proportional")
+    np.testing.assert_array_equal(totals, [3, 40, 30])

@@ -32,17 +32,27 @@ SEVEN = [
 ]
 
 
-def groups_of(rows, *, t=0.0, q=0.5, targets=None):
+def groups_of(rows, *, t=0.0, q=0.5, targets=None, score_max=None):
+    def curve(i, a, b, c):
+        if score_max is None:
+            return Curve(a=a, b=b, c=c, t=t, q=q)
+        return Curve(a=a, b=b, c=c, t=t, q=q, sense="score", score_max=score_max[i])
+
     return tuple(
-        GroupSpec(f"g{i}", Curve(a=a, b=b, c=c, t=t, q=q), cost=cost, weight=weight, have=have,
-                  min=least, max=most, target=None if targets is None else targets[i])
+        GroupSpec(f"g{i}", curve(i, a, b, c), cost=cost, weight=weight, have=have, min=least,
+                  max=most, target=None if targets is None else targets[i])
         for i, (a, b, c, cost, weight, have, least, most, _) in enumerate(rows)
     )  # fmt: skip
+
+
+#: Scores with different ceilings: maximin raises the lowest score, not the largest loss.
+CEILINGS = [4.0, 3.5, 4.5, 3.8, 4.2, 3.6, 4.4]
 
 
 CASES = {
     "weighted-7": (groups_of(SEVEN), 34.0, "weighted", 2.0),
     "maximin-7": (groups_of(SEVEN), 34.0, "maximin", 2.0),
+    "maximin-scores-7": (groups_of(SEVEN, score_max=CEILINGS), 34.0, "maximin", 2.0),
     "power-mean-2-7": (groups_of(SEVEN), 34.0, "power-mean", 2.0),
     "power-mean-4-6": (groups_of(SEVEN[:6]), 24.0, "power-mean", 4.0),
     "equal-costs-6": (groups_of([(*r[:3], 1.0, *r[4:]) for r in SEVEN[:6]]), 25.0, "weighted",
@@ -53,7 +63,9 @@ CASES = {
 
 
 def loss_objective(result):
-    return result.objective  # loss-sense curves: the plan reports its objective as a loss
+    """The plan's objective as the reference states it (scores: maximin reports the worst
+    score, the reference minus it)."""
+    return -result.objective if result.sense == "score" else result.objective
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -99,5 +111,6 @@ def test_coupled_plans_are_feasible_and_no_better_than_the_exhaustive_optimum(ut
     assert value >= best - 1e-12
     if result.status == "optimal":
         assert value == pytest.approx(best, rel=1e-12)
-    # Rounding a continuous optimum of a 6-group study should stay close to the best.
-    assert value <= best * 1.05
+    # Rounding and repairing the continuous optimum reached the exhaustive optimum on these
+    # studies when this test was written; allow 0.1 %.
+    assert value <= best * 1.001

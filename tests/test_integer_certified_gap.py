@@ -4,15 +4,19 @@ and that optimum plus a certified gap.
 The continuous optimum is computed here from its optimality conditions (no cvxpy, no
 ``AllocationProblem``): for the weighted utility every unbounded group's marginal loss per unit
 cost equals one multiplier; for maximin every group sits at one loss level. It bounds every
-whole-sample plan from below. Rounding it down gives an affordable whole-sample plan, so the
-best whole-sample objective is at most the objective there: that difference is the certified gap.
+whole-sample plan from below. Rounding it down (for maximin, then spending what is left on the
+worst group) gives an affordable whole-sample plan, so the best whole-sample objective is at most
+the objective there: that difference is the certified gap.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import pytest
-from allocation_reference import bounds, objective, spend
+from allocation_reference import bounds, losses, objective, spend
 from scipy import optimize
 
 from allocate import plan
@@ -62,9 +66,23 @@ def continuous_maximin(groups, budget):
     return totals(level)
 
 
+def raise_the_worst(groups, totals, budget):
+    """Spend what rounding down left over on the worst group, one sample at a time, while it
+    fits: still an affordable whole-sample plan, so still a certificate."""
+    cost = np.array([g.cost for g in groups])
+    totals = totals.copy()
+    while True:
+        worst = int(np.argmax(losses(groups, totals)))
+        if spend(groups, totals) + cost[worst] > budget:
+            return totals
+        totals[worst] += 1
+
+
 @pytest.mark.parametrize(("utility", "solve"), [("weighted", continuous_weighted),
                                                 ("maximin", continuous_maximin)])
 def test_whole_sample_objective_lies_within_the_certified_gap(groups, utility, solve):
+    if utility == "maximin":  # unlimited pools, or a group at its pool's end sets the worst loss
+        groups = tuple(replace(group, max=math.inf) for group in groups)
     lower, upper = bounds(groups)
     budget = spend(groups, lower) + 150_000.0
     relaxed = solve(groups, budget)
@@ -72,6 +90,8 @@ def test_whole_sample_objective_lies_within_the_certified_gap(groups, utility, s
     assert np.sum((relaxed > lower) & (relaxed < upper)) > GROUPS // 3  # the budget binds
     floor_ = np.floor(relaxed)
     assert spend(groups, floor_) <= budget and np.all(floor_ >= lower)
+    if utility == "maximin":
+        floor_ = raise_the_worst(groups, floor_, budget)
     low = objective(groups, relaxed, utility)
     gap = objective(groups, floor_, utility) - low
     assert 0 < gap < 0.01 * low
@@ -82,6 +102,9 @@ def test_whole_sample_objective_lies_within_the_certified_gap(groups, utility, s
     value = objective(groups, totals, utility)
     assert value == pytest.approx(result.objective, rel=1e-12)
     assert low * (1 - 1e-9) <= value <= low + gap
+    if utility == "maximin":  # the level binds: every group not at its quota sits at it
+        at_level = np.isclose(losses(groups, relaxed), low, rtol=1e-9)
+        assert np.all(at_level | (relaxed == lower)) and at_level.sum() > GROUPS // 3
     # Against the library's own continuous solution: the same optimum.
     continuous = plan(StudySpec(groups=groups, budget=budget, utility=utility, integer=False))
     assert continuous.objective == pytest.approx(low, rel=1e-6)

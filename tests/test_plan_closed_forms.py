@@ -1,4 +1,4 @@
-"""Plans against the closed forms of ../shared/SPEC.md section 3 (separable, no bounds unless
+"""Plans against the closed forms of docs/method.md (separable, no bounds unless
 stated), continuous and in whole samples."""
 
 from __future__ import annotations
@@ -163,8 +163,8 @@ def test_a_dpp_re_solve_with_new_scales_gives_the_new_closed_form():
 
 
 def test_slice_tuners_published_water_filling_example():
-    # SPEC section 4: ten groups of initial sizes floor(800 / sqrt(10 - i)), unit costs,
-    # B = 4000. With identical curves maximin is water filling.
+    # docs/method.md, the adaptive loop: ten groups of initial sizes floor(800 / sqrt(10 - i)),
+    # unit costs, B = 4000. With identical curves maximin is water filling.
     have = [math.floor(800 / math.sqrt(10 - i)) for i in range(10)]
     groups = tuple(
         GroupSpec(name=f"g{i}", curve=Curve(a=1.0, b=0.5), have=h) for i, h in enumerate(have)

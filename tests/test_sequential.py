@@ -192,3 +192,52 @@ def test_unreachable_targets_do_not_stop_an_adaptive_study():
     notes = set(trajectory.rounds["note"])
     assert any("targets out of reach so far" in note for note in notes)
     assert trajectory.spent >= 3000.0 - 4.5
+
+
+def test_a_trajectory_is_a_record_that_prints_and_cannot_be_changed():
+    study = make_study(budget=300.0)
+    trajectory = run_strategy("equal", SyntheticSource(TRUTH, noise=0.0), study, seed=0)
+    # equal: the same new samples from each group, 300 / (1 + 2 + 1.5) = 66 each (297 spent)
+    assert trajectory.final_totals.tolist() == [66, 66, 66] and trajectory.spent == 297.0
+    with pytest.raises(ValueError, match="read-only"):
+        trajectory.final_totals[0] = 1
+    with pytest.raises(ValueError, match="read-only"):
+        trajectory.true_losses[0] = 1.0
+    with pytest.raises(AttributeError):
+        trajectory.spent = 0.0
+    losses = [TRUTH[g].loss(66.0) for g in ("CEU", "YRI", "CHB")]
+    assert trajectory.true_losses.tolist() == pytest.approx(losses, rel=1e-12)
+    frame = trajectory.to_frame()
+    assert frame.index.tolist() == ["CEU", "YRI", "CHB"]
+    assert frame["final_total"].tolist() == [66, 66, 66]
+    summary = trajectory.summary()
+    assert summary.splitlines()[0] == "equal strategy: 1 round(s), spent 297"
+    assert f"true objective (loss sense, lower is better): {max(losses):.6g}" in summary
+    assert "YRI" in summary and f"{losses[1]:.4g}" in summary
+    assert trajectory.to_dict()["groups"] == ["CEU", "YRI", "CHB"]
+
+
+def test_a_trajectory_keeps_its_own_copies_of_what_it_was_given():
+    from allocate.sequential import Trajectory
+
+    rounds = pd.DataFrame({"round": [0], "group": ["A"], "collect": [5], "total": [5],
+                           "spent": [5.0], "note": ["x"]})
+    totals = np.array([5])
+    trajectory = Trajectory(strategy="x", rounds=rounds, measurements=pd.DataFrame(),
+                            final_totals=totals, spent=5.0, groups=("A",))
+    rounds.loc[0, "collect"] = 99
+    totals[0] = 99
+    assert trajectory.rounds["collect"].tolist() == [5]
+    assert trajectory.final_totals.tolist() == [5]
+
+
+def test_run_strategy_refuses_a_source_that_measures_more_samples_than_exist():
+    class Overcounting:
+        true_curves = TRUTH
+
+        def measure(self, totals, *, seed):
+            return pd.DataFrame({"group": ["CEU"], "n": [float(totals["CEU"] + 1)],
+                                 "value": [0.3], "seed": [seed]})
+
+    with pytest.raises(InputError, match="CEU is measured at n = 67, but only 66 of its"):
+        run_strategy("equal", Overcounting(), make_study(budget=300.0), seed=0)

@@ -308,3 +308,112 @@ def test_a_study_file_without_curves_starts_a_sequential_study(capsys, tmp_path)
     assert json.loads(out)["note"].startswith("pilot")
     code, _, err = run(capsys, "plan", study_file)
     assert code == 2 and "curve must be a table" in err
+
+
+# ---- what a person sees: finished studies, folders, the sense, fit warnings --------------------
+
+
+def test_next_on_a_finished_study_says_so_and_changes_nothing(capsys, files, tmp_path):
+    db = initialised(capsys, files, "--strategy", "equal")
+    batch = next_batch(capsys, db)
+    results = tmp_path / "results.csv"
+    results_csv(results, batch["counts"], {"CEU": 0, "YRI": 12, "CHB": 0}, seed=1)
+    assert run(capsys, "study", "record", "--db", db, results)[0] == 0
+    before = snapshot(db)
+    code, out, err = run(capsys, "study", "next", "--db", db)
+    assert code == 0 and err == ""
+    assert "The study is finished" in out and "nothing was recorded" in out
+    finished = next_batch(capsys, db)
+    assert finished["finished"] and finished["number"] == 2
+    assert snapshot(db) == before
+    code, _, err = run(capsys, "study", "record", "--db", db, results)
+    assert code == 2 and err.count("\n") == 1 and "no batch is open; run `fairalloc study" \
+        " next" in err
+    assert snapshot(db) == before
+
+
+def test_a_folder_given_as_the_database_is_called_a_folder(capsys, files, tmp_path):
+    study_file, _ = files
+    folder = tmp_path / "studies"
+    folder.mkdir()
+    results = tmp_path / "results.csv"
+    results.write_text("group,collected,n,value\nCEU,1,1,0.5\n")
+    for command in (("next",), ("status",), ("record", results), ("export", "-o", tmp_path / "o"),
+                    ("init", study_file)):
+        code, out, err = run(capsys, "study", *command, "--db", folder)
+        assert code == 2, (command, out)
+        assert err.startswith("error: --db") and "is a folder" in err, err
+        assert "does not exist" not in err and err.count("\n") == 1
+        assert list(folder.iterdir()) == [] and not (tmp_path / "o").exists()
+
+
+def test_record_refuses_a_folder_as_the_results_file(capsys, files, tmp_path):
+    db = initialised(capsys, files)
+    next_batch(capsys, db)
+    (tmp_path / "results").mkdir()
+    refused(capsys, db, "study", "record", "--db", db, tmp_path / "results",
+            match="is a folder; give the CSV file")
+
+
+SCORE_TOML = STUDY_TOML.replace('utility = "maximin"\n', 'utility = "maximin"\n').replace(
+    "curve = { a = 1.0, b = 0.5 }", 'sense = "score"\ncurve = { a = 1.0, b = 0.5 }')
+
+
+@pytest.mark.parametrize(("text", "sense"), [(STUDY_TOML, "loss"), (SCORE_TOML, "score")])
+def test_status_names_the_studys_own_sense_before_and_after_a_fit(capsys, tmp_path, text,
+                                                                  sense):
+    study_file, db = tmp_path / "study.toml", tmp_path / "study.sqlite"
+    study_file.write_text(text)
+    initialised(capsys, (study_file, db), "--strategy", "adaptive", "--pilot", 20)
+    other = "score" if sense == "loss" else "loss"
+    code, out, _ = run(capsys, "study", "status", "--db", db)  # nothing fitted yet
+    out = " ".join(out.split())  # rich may wrap a title
+    assert code == 0 and f"predicted {sense}" in out and f"predicted {other}" not in out
+    assert json.loads(run(capsys, "study", "status", "--db", db, "--json")[1])["sense"] == sense
+    totals = {"CEU": 0, "YRI": 12, "CHB": 0}
+    for round_number in range(2):
+        batch = next_batch(capsys, db)
+        results = tmp_path / f"results{round_number}.csv"
+        results_csv(results, batch["counts"], totals, seed=round_number)
+        if sense == "score":  # the score of a loss L is 1 - L (score_max 1)
+            table = pd.read_csv(results)
+            table["value"] = 1.0 - table["value"]
+            table.to_csv(results, index=False)
+        assert run(capsys, "study", "record", "--db", db, results)[0] == 0
+        totals = {g: totals[g] + batch["counts"][g] for g in totals}
+    next_batch(capsys, db)
+    code, out, _ = run(capsys, "study", "status", "--db", db)
+    status = json.loads(run(capsys, "study", "status", "--db", db, "--json")[1])
+    assert status["fits"] is not None and status["fits"]["sense"] == sense
+    out = " ".join(out.split())
+    assert code == 0 and f"predicted {sense}" in out and f"predicted {other}" not in out
+
+
+RISING = [(n, 0.3 + n / 2000) for n in (50, 100, 150, 200)]  # a loss that grows with n
+EXACT = [(n, 2.0 * n ** -0.5 + 0.05) for n in (50, 100, 200)]  # 3 points, 3 parameters
+
+
+@pytest.mark.parametrize(("measured", "expected"), [
+    (RISING, "the measured loss rises as n grows"),
+    (EXACT, "no residual degrees of freedom"),
+])
+def test_fit_warnings_are_shown_in_next_and_status_not_only_in_json(capsys, files, tmp_path,
+                                                                    measured, expected):
+    study_file, db = files
+    study_file.write_text(STUDY_TOML.replace('cost = 1.0\n', 'cost = 1.0\nhave = 200\n')
+                          .replace('cost = 1.5\n', 'cost = 1.5\nhave = 200\n')
+                          .replace('have = 12\n', 'have = 200\n'))
+    points = tmp_path / "in_hand.csv"
+    pd.DataFrame([(g, n, value) for g in ("CEU", "YRI", "CHB") for n, value in measured],
+                 columns=["group", "n", "value"]).to_csv(points, index=False)
+    initialised(capsys, files, "--points", points)
+    batch = next_batch(capsys, db)
+    assert any(w.startswith("YRI: ") and expected in w for w in batch["warnings"])
+    code, out, err = run(capsys, "study", "next", "--db", db)
+    assert code == 0, err
+    assert all(f"warning: {warning}" in out for warning in batch["warnings"])
+    status = json.loads(run(capsys, "study", "status", "--db", db, "--json")[1])
+    assert status["warnings"] == batch["warnings"]
+    code, out, err = run(capsys, "study", "status", "--db", db)
+    assert code == 0, err
+    assert all(f"warning: {warning}" in out for warning in status["warnings"])

@@ -1,10 +1,16 @@
-"""The persisted study: ask/tell over SQLite, one transaction a write, refusals change nothing."""
+"""The study: ask/tell over its storage, one transaction a write, refusals change nothing.
+
+The behaviour tests run over both backends (the ``study`` fixture is parametrised over SQLite
+and memory); the tests of the file itself (schema, concurrent processes, a killed write) use
+``stored``, an SQLite study.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +18,7 @@ import sys
 import textwrap
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,8 +28,10 @@ from study_helpers import snapshot
 from allocate.curves import Curve
 from allocate.errors import InputError, StudyFileError
 from allocate.sources import SyntheticSource
+from allocate.study import Study
 from allocate.study_file import GroupSpec, StudySpec, read_study
-from allocate.study_store import SCHEMA_VERSION, Study
+from allocate.study_sqlite import SCHEMA_VERSION, SQLiteStorage
+from allocate.study_storage import InMemoryStorage
 
 TRUTH = {"CEU": Curve(a=2.0, b=0.5, c=0.05), "YRI": Curve(a=5.0, b=0.35, c=0.1)}
 SOURCE = SyntheticSource(TRUTH, noise=0.02)
@@ -61,10 +70,34 @@ def make_spec(budget=1000.0) -> StudySpec:
     )
 
 
+@pytest.fixture(params=["sqlite", "memory"])
+def study(request, tmp_path) -> Study:
+    path = tmp_path / "study.sqlite" if request.param == "sqlite" else None
+    return Study.create(path, make_spec(), strategy="adaptive", seed=7, batch=0.5)
+
+
 @pytest.fixture
-def study(tmp_path) -> Study:
+def stored(tmp_path) -> Study:
     return Study.create(tmp_path / "study.sqlite", make_spec(), strategy="adaptive", seed=7,
                         batch=0.5)
+
+
+def untouched(study: Study):
+    """Every stored table, and for a file its bytes and SQL dump: what 'unchanged' means."""
+    with study.storage.reading() as reader:
+        tables = {name: plain(frame).to_dict("records") for name, frame in
+                  reader.tables().items()}
+    return tables, None if study.path is None else snapshot(study.path)
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with missing values as None, so two copies compare equal (NaN != NaN)."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def reopened(study: Study) -> Study:
+    """The same study as another process would see it (the object itself in memory)."""
+    return study if study.path is None else Study.load(study.path)
 
 
 
@@ -141,16 +174,16 @@ def test_create_refuses_a_study_without_budget(tmp_path):
         Study.create(tmp_path / "s.sqlite", make_spec(budget=None))
 
 
-def test_create_never_replaces_an_existing_file(tmp_path, study):
-    before = snapshot(study.path)
+def test_create_never_replaces_an_existing_file(tmp_path, stored):
+    before = snapshot(stored.path)
     with pytest.raises(InputError, match="already exists"):
-        Study.create(study.path, make_spec())
-    assert snapshot(study.path) == before
+        Study.create(stored.path, make_spec())
+    assert snapshot(stored.path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["study.sqlite"]
 
 
-def test_load_refuses_missing_foreign_and_newer_files(tmp_path, study):
-    with pytest.raises(InputError, match="does not exist; create it with"):
+def test_load_refuses_missing_foreign_and_newer_files(tmp_path, stored):
+    with pytest.raises(InputError, match="does not exist; create a study there first"):
         Study.load(tmp_path / "nothing.sqlite")
     (tmp_path / "notes.txt").write_text("not a database at all " * 100)
     with pytest.raises(InputError, match="is not a fairalloc study database"):
@@ -158,17 +191,17 @@ def test_load_refuses_missing_foreign_and_newer_files(tmp_path, study):
     sqlite3.connect(tmp_path / "other.sqlite").execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(InputError, match="is not a fairalloc study database"):
         Study.load(tmp_path / "other.sqlite")
-    with sqlite3.connect(study.path) as connection:
+    with sqlite3.connect(stored.path) as connection:
         connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(InputError, match="schema version 99, newer"):
-        Study.load(study.path)
+        Study.load(stored.path)
 
 
-def test_load_warns_when_another_fairalloc_version_made_the_study(study):
-    with sqlite3.connect(study.path) as connection:
+def test_load_warns_when_another_fairalloc_version_made_the_study(stored):
+    with sqlite3.connect(stored.path) as connection:
         connection.execute("UPDATE meta SET value = '0.0.1' WHERE key = 'provenance.fairalloc'")
     with pytest.warns(UserWarning, match="created by fairalloc 0.0.1"):
-        Study.load(study.path)
+        Study.load(stored.path)
 
 
 # ---- ask ----------------------------------------------------------------------------------------
@@ -176,10 +209,12 @@ def test_load_warns_when_another_fairalloc_version_made_the_study(study):
 
 def test_asking_twice_without_telling_returns_the_same_batch(study):
     first = study.ask()
-    again = Study.load(study.path).ask()
+    before = untouched(study)
+    again = reopened(study).ask()
     assert again == first
     assert first.number == 1 and first.note.startswith("pilot")
-    assert sum(1 for _ in sqlite3.connect(study.path).execute("SELECT * FROM batches")) == 1
+    assert untouched(study) == before
+    assert len(before[0]["batches"]) == 1
 
 
 def test_batches_are_numbered_and_each_tell_opens_the_next(study):
@@ -226,21 +261,25 @@ def test_each_batch_draws_from_the_seed_and_its_number(study, monkeypatch):
 
 def test_a_finished_study_asks_for_nothing_and_refuses_results(study):
     run_rounds(study, 12)
+    before_finish = untouched(study)
     batch = study.ask()
     assert batch.finished and batch.counts == {"CEU": 0, "YRI": 0}
     state = study.state()
     assert state.remaining < min(g.cost for g in state.study.groups)
-    before = snapshot(study.path)
+    assert untouched(study) == before_finish  # asking a finished study records nothing
+    again = study.ask()
+    assert again == batch and batch.asked_at is None  # answered, never recorded
+    assert untouched(study) == before_finish
     with pytest.raises(InputError, match="the study is finished"):
         study.tell({"CEU": 0, "YRI": 0})
-    assert snapshot(study.path) == before
-    assert study.status().finished
+    assert untouched(study) == before_finish
+    assert study.status().finished and study.status().open_batch is None
 
 
 CONCURRENT_ASK = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
-    from allocate.study_store import Study
+    from allocate.study import Study
 
     original = Study.make_strategy
 
@@ -260,17 +299,17 @@ CONCURRENT_ASK = textwrap.dedent("""
     while not go.exists():
         time.sleep(0.01)
     batch = study.ask()
-    print(json.dumps({"number": batch.number, "counts": batch.counts}))
+    print(json.dumps({"number": batch.number, "counts": dict(batch.counts)}))
 """)
 
 
-def test_two_processes_asking_at_once_get_the_same_batch(study, tmp_path):
+def test_two_processes_asking_at_once_get_the_same_batch(stored, tmp_path):
     script = tmp_path / "ask.py"
     script.write_text(CONCURRENT_ASK)
     go = tmp_path / "go"
     ready = [tmp_path / f"ready{index}" for index in range(2)]
     processes = [
-        subprocess.Popen([sys.executable, str(script), str(study.path), str(go), str(flag)],
+        subprocess.Popen([sys.executable, str(script), str(stored.path), str(go), str(flag)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for flag in ready
     ]
@@ -286,7 +325,7 @@ def test_two_processes_asking_at_once_get_the_same_batch(study, tmp_path):
     answers = [json.loads(out) for out, _ in outputs]
     assert answers[0] == answers[1]
     assert answers[0]["number"] == 1
-    rows = sqlite3.connect(study.path).execute("SELECT count(*) FROM batches").fetchone()[0]
+    rows = sqlite3.connect(stored.path).execute("SELECT count(*) FROM batches").fetchone()[0]
     assert rows == 1
 
 
@@ -362,17 +401,17 @@ BAD_TELLS = [
 def test_every_bad_tell_is_refused_in_words_and_changes_nothing(study, collected, measured,
                                                                 message):
     study.ask()
-    before = snapshot(study.path)
+    before = untouched(study)
     with pytest.raises(InputError, match=message):
         study.tell(collected, measured)
-    assert snapshot(study.path) == before
+    assert untouched(study) == before
 
 
 def test_tell_needs_the_open_batch(study):
-    before = snapshot(study.path)
+    before = untouched(study)
     with pytest.raises(InputError, match="no batch is open; ask for the next one first"):
         study.tell({"CEU": 1})
-    assert snapshot(study.path) == before
+    assert untouched(study) == before
     study.ask()
     with pytest.raises(InputError, match="batch 3 is not the open batch; the open batch is 1"):
         study.tell({"CEU": 1, "YRI": 1}, batch=3)
@@ -391,7 +430,7 @@ KILLED_TELL = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     import pandas as pd
-    import allocate.study_store as store
+    import allocate.study_sqlite as store
 
     original = store._insert_measurements
 
@@ -403,19 +442,20 @@ KILLED_TELL = textwrap.dedent("""
         time.sleep(60)
 
     store._insert_measurements = stalled
-    study = store.Study.load(sys.argv[1])
+    from allocate.study import Study
+    study = Study.load(sys.argv[1])
     batch = study.ask()
     points = pd.DataFrame({"group": ["CEU"] * 300, "n": [5.0] * 300, "value": [0.5] * 300})
     study.tell(batch.counts, points)
 """)
 
 
-def test_a_tell_killed_mid_write_leaves_the_study_as_it_was(study, tmp_path):
-    batch = study.ask()
-    before = snapshot(study.path)
+def test_a_tell_killed_mid_write_leaves_the_study_as_it_was(stored, tmp_path):
+    batch = stored.ask()
+    before = snapshot(stored.path)
     script, marker = tmp_path / "tell.py", tmp_path / "marker"
     script.write_text(KILLED_TELL)
-    process = subprocess.Popen([sys.executable, str(script), str(study.path), str(marker)],
+    process = subprocess.Popen([sys.executable, str(script), str(stored.path), str(marker)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not marker.exists():
@@ -425,11 +465,11 @@ def test_a_tell_killed_mid_write_leaves_the_study_as_it_was(study, tmp_path):
     os.kill(process.pid, signal.SIGKILL)
     process.communicate(timeout=10)
     assert process.returncode == -signal.SIGKILL
-    hot_journal = study.path.with_name(study.path.name + "-journal")
+    hot_journal = stored.path.with_name(stored.path.name + "-journal")
     assert hot_journal.exists() and hot_journal.stat().st_size > 0  # the write was under way
-    reopened = Study.load(study.path)
+    reopened = Study.load(stored.path)
     assert reopened.state().rounds == 0  # reading rolls the hot journal back
-    assert snapshot(study.path) == before
+    assert snapshot(stored.path) == before
     assert reopened.ask() == batch
     reopened.tell(batch.counts, measure(reopened, batch.counts))
     assert reopened.state().rounds == 1
@@ -485,7 +525,7 @@ def test_a_changed_study_file_stops_the_study_until_restored(tmp_path):
     before = snapshot(study.path)
     path.write_text(STUDY_TOML.replace("budget = 1000.0", "budget = 2000.0"))
     for call in (study.ask, study.status, lambda: study.tell({"CEU": 1, "YRI": 1})):
-        with pytest.raises(StudyFileError, match="changed since `fairalloc study init`.*restore"):
+        with pytest.raises(StudyFileError, match="changed since the study was created.*restore"):
             call()
     assert snapshot(study.path) == before
     path.write_text(STUDY_TOML)
@@ -520,3 +560,66 @@ def test_measurements_beyond_the_samples_in_hand_are_refused_at_creation(tmp_pat
                                          " samples are in hand; check n"):
         Study.create(tmp_path / "s.sqlite", in_hand_spec(), measurements=points)
     assert list(tmp_path.iterdir()) == []
+
+
+def _comparable(study: Study) -> dict:
+    """What a backend answers, without the clock times it recorded."""
+    history = study.history()
+    history["batches"] = history["batches"].drop(columns=["asked_at", "told_at"])
+    status = study.status().to_dict()
+    if status["open_batch"]:
+        del status["open_batch"]["asked_at"]
+    return {"history": {k: plain(v).to_dict("list") for k, v in history.items()},
+            "status": status, "state": plain(study.state().measurements).to_dict("list")}
+
+
+def test_both_backends_answer_alike_from_the_same_seed_and_results(tmp_path):
+    studies = [Study.create(path, make_spec(), strategy="adaptive", seed=7, batch=0.5)
+               for path in (tmp_path / "s.sqlite", None)]
+    for study in studies:
+        run_rounds(study, 4)
+        study.ask()
+    on_disk, in_memory = (_comparable(study) for study in studies)
+    assert on_disk == in_memory
+    assert on_disk["status"]["rounds"] == 4 and on_disk["status"]["fitted_at"] == 5
+    assert isinstance(studies[1].storage, InMemoryStorage) and studies[1].path is None
+    assert isinstance(studies[0].storage, SQLiteStorage)
+
+
+def test_a_stored_study_needs_a_strategy_name_and_memory_takes_an_object(tmp_path):
+    strategy = RecordingStrategy()
+    with pytest.raises(InputError, match="a stored study needs a strategy name"):
+        Study.create(tmp_path / "s.sqlite", make_spec(), strategy=strategy)
+    assert list(tmp_path.iterdir()) == []
+    memory = Study.create(None, make_spec(), strategy=strategy, seed=3)
+    assert memory.ask().counts == {"CEU": 1, "YRI": 1} and memory.strategy_name == "recording"
+    assert strategy.draws == [np.random.default_rng(np.random.SeedSequence(3, spawn_key=(1,)))
+                              .integers(0, 2**62, size=3).tolist()]
+
+
+OLD_FILE = Path(__file__).parent / "data" / "study_6dc6b87.sqlite"
+
+
+def test_a_study_file_written_before_the_split_opens_and_goes_on(tmp_path):
+    """tests/data/study_6dc6b87.sqlite was written by commit 6dc6b87's study_store.py:
+    make_spec() but with plain curves (a = 1, b = 0.5), strategy adaptive, seed 7, batch 0.5;
+    three rounds each told
+    SOURCE.measure(totals after the batch, seed=round); then batch 4 asked and left open.
+    The numbers below are what 6dc6b87 reported for it."""
+    path = tmp_path / "old.sqlite"
+    shutil.copyfile(OLD_FILE, path)
+    study = Study.load(path)
+    assert study.spec.names == ("CEU", "YRI") and study.spec.budget == 1000.0
+    assert study.seed == 7 and study.strategy_settings["batch"] == 0.5
+    status = study.status()
+    assert status.rounds == 3 and status.open_batch.number == 4
+    assert status.open_batch.counts == {"CEU": 49, "YRI": 33}
+    assert status.open_batch.target_totals == {"CEU": 420.0, "YRI": 300.0}
+    assert [g.total for g in status.groups] == [323, 233]
+    assert [g.predicted_now for g in status.groups] == [0.1573965385783305, 0.8517091656499807]
+    assert [g.predicted_at_plan for g in status.groups] == [0.1428456674083356,
+                                                            0.7855019201049117]
+    assert status.fits["YRI"].residual_dof is None  # 6dc6b87 did not store it
+    batch = study.ask()
+    study.tell(batch.counts, measure(study, batch.counts, seed=3))
+    assert study.state().rounds == 4 and study.ask().number == 5

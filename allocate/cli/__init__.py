@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
@@ -67,8 +67,22 @@ app = typer.Typer(
 # Commands register themselves on `app` when their module is imported (see the end of this file).
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        from importlib.metadata import version
+
+        typer.echo(f"fairalloc {version('fairalloc')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print fairalloc's version and exit.",
+                     callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
     """Split a data-collection budget across groups so the model serves every group well."""
 
 

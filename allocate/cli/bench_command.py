@@ -45,7 +45,8 @@ def bench_command(
     strategies: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated: adaptive,optimistic,equal,proportional,worst-group,oracle."
+            help="Comma-separated: adaptive,optimistic,expected,cautious,equal,proportional,"
+            "worst-group,oracle."
         ),
     ] = None,
     utility: Annotated[
@@ -170,6 +171,7 @@ def _print_report(result) -> None:
         "strategy",
         "objective",
         "regret vs oracle",
+        "vs better heuristic",
         *groups,
     ):
         table.add_column(column, justify="left" if column in ("utility", "strategy") else "right")
@@ -178,6 +180,7 @@ def _print_report(result) -> None:
             row["utility"], f"{row['budget']:g}", f"x{row['cost_ratio']:g}", row["strategy"],
             _plus_minus(row["objective"], row["objective_high"]),
             _plus_minus(row["regret"], row["regret_high"]),
+            _plus_minus(row["heuristic_regret"], row["heuristic_regret_high"]),
             *[f"{row[f'value_{g}']:.3f}" for g in groups],
         )  # fmt: skip
     console.print(table)
@@ -195,8 +198,30 @@ def _print_report(result) -> None:
                 f"{row['p_holm']:.2g}" + (" *" if row["significant"] else ""),
             )  # fmt: skip
         console.print(verdicts)
+    _print_power(console, result.power)
     for path in result.files.values():
         console.print(f"wrote {path}")
+
+
+def _print_power(console, power) -> None:
+    """The oracle's gain over each heuristic and the replicates that would detect it."""
+    from rich.table import Table
+
+    if not len(power):
+        return
+    table = Table(title="Oracle's gain over each heuristic: replicates to detect it"
+                  " (paired t, 5%, 80% power)")
+    for column in ("utility", "budget", "cost", "against", "gain", "sd", "p", "power",
+                   "replicates needed"):
+        table.add_column(column, justify="left" if column in ("utility", "against") else "right")
+    for _, row in power.iterrows():
+        needed = row["replicates_needed"]
+        table.add_row(
+            row["utility"], f"{row['budget']:g}", f"x{row['cost_ratio']:g}", row["against"],
+            f"{row['gain']:.3f}", f"{row['sd']:.3f}", f"{row['p_value']:.2g}",
+            f"{row['power']:.2f}", "n/a" if needed != needed else f"{needed:.0f}",
+        )  # fmt: skip
+    console.print(table)
 
 
 def _plus_minus(mean: float, high: float) -> str:

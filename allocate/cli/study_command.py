@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +19,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.errors import InputError
+from allocate.errors import InputError, StudyFileError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
@@ -36,6 +38,8 @@ class StrategyChoice(StrEnum):
     equal = "equal"
     proportional = "proportional"
     worst_group = "worst-group"
+    expected = "expected"
+    cautious = "cautious"
 
 
 class FamilyChoice(StrEnum):
@@ -93,9 +97,15 @@ def init_command(
 ) -> None:
     """Create a study database from STUDY_FILE; then run `fairalloc study next`."""
     from allocate.points import read_points
+    from allocate.study import Study
     from allocate.study_file import read_study
-    from allocate.study_store import Study
 
+    if db.is_dir():
+        raise InputError(f"--db {str(db)!r} is a folder; give the path of a new study database"
+                         " file, such as study.sqlite")
+    if db.exists():
+        raise InputError(f"--db {str(db)!r} already exists; give a new --db path for a new"
+                         f" study, or continue this one with `fairalloc study next --db {db}`")
     spec = read_study(study_file, require_curves=False)
     in_hand = None if points is None else read_points(points)
     text = study_file.read_text(encoding="utf-8")
@@ -115,7 +125,8 @@ def init_command(
 def next_command(db: DbOption, as_json: JsonOption = False) -> None:
     """The batch to collect now (asking again before `record` gives the same batch)."""
     study = _load(db)
-    batch = study.ask()
+    with _hints(db):
+        batch = study.ask()
     if as_json:
         typer.echo(json.dumps(batch.to_dict(), indent=2))
         return
@@ -123,7 +134,9 @@ def next_command(db: DbOption, as_json: JsonOption = False) -> None:
     if batch.finished:
         status = study.status()
         console.print(f"The study is finished: spent {status.spent:.6g} of"
-                      f" {status.budget:.6g} ({batch.note}). See `fairalloc study status`.")
+                      f" {status.budget:.6g} ({batch.note}); nothing was recorded. See"
+                      " `fairalloc study status`.")
+        _print_warnings(batch.warnings)
         return
     state = study.state()
     table = _table(f"Batch {batch.number}: collect now ({batch.note})",
@@ -136,6 +149,7 @@ def next_command(db: DbOption, as_json: JsonOption = False) -> None:
     table.add_row("all", str(sum(batch.counts.values())), f"{batch.cost:.6g}", "", "",
                   end_section=True)
     console.print(table)
+    _print_warnings(batch.warnings)
     console.print(f"Then: fairalloc study record --db {db} RESULTS.csv"
                   " (columns group, collected, n, value [, n_total, seed])")
 
@@ -151,12 +165,19 @@ def record_command(
     db: DbOption,
 ) -> None:
     """Record what was collected for the open batch and what was measured."""
-    from allocate.study_store import read_results
+    from allocate.study_results import read_results
 
     study = _load(db)
     collected, measurements = read_results(results)
     batch = study.open_batch()
-    study.tell(collected, measurements, batch=None if batch is None else batch.number)
+    if batch is None:
+        with _hints(db):
+            finished = study.status().finished
+        raise InputError("the study is finished; there is nothing to record (see `fairalloc"
+                         f" study status --db {db}`)" if finished else
+                         f"no batch is open; run `fairalloc study next --db {db}` first")
+    with _hints(db):
+        study.tell(collected, measurements, batch=batch.number)
     state = study.state()
     _console().print(
         f"Recorded batch {batch.number}: {sum(collected.values())} new samples,"
@@ -180,7 +201,8 @@ def status_command(
     if plot is not None and plot.suffix.lower() not in FIGURE_SUFFIXES:
         raise InputError(f"--plot must end in {', '.join(FIGURE_SUFFIXES)}; got {str(plot)!r}")
     study = _load(db)
-    status = study.status()
+    with _hints(db):
+        status = study.status()
     if plot is not None:
         if status.fits is None:
             raise InputError("no curves have been fitted yet, so there is nothing to plot;"
@@ -217,7 +239,7 @@ def _print_status(status, plot: Path | None) -> None:
         f" batch(es) recorded, {where}.\nSpent {status.spent:.6g} of {status.budget:.6g};"
         f" {status.left:.6g} left."
     )
-    metric = "loss" if status.fits is None else status.fits.sense
+    metric = status.sense
     plan_title = "" if status.plan_from is None else f"; plan of batch {status.plan_from}"
     table = _table(f"Groups (predicted {metric} from the latest curves{plan_title})",
                    ["group", "cost", "have", "collected", "total", "asked", "plan", "now",
@@ -236,6 +258,7 @@ def _print_status(status, plot: Path | None) -> None:
                          f"{curve.b:.4g}", f"{curve.c:.4g}", f"{fit.asymptote:.4g}",
                          f"{fit.residual_error:.3g}")
         console.print(fits)
+    _print_warnings(status.warnings)
     if plot is not None:
         console.print(f"wrote {plot}")
 
@@ -244,14 +267,40 @@ def _load(db: Path):
     """Open the study, printing a version warning as one line on stderr."""
     import warnings
 
-    from allocate.study_store import Study
+    from allocate.study import Study
 
+    if db.is_dir():
+        raise InputError(f"--db {str(db)!r} is a folder, not a study database; give the file"
+                         " made by `fairalloc study init`")
+    if not db.exists():
+        raise InputError(f"study database {str(db)!r} does not exist; create it with"
+                         f" `fairalloc study init STUDY.toml --db {db}`")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         study = Study.load(db)
     for warning in caught:
         typer.echo(f"warning: {warning.message}", err=True)
     return study
+
+
+@contextlib.contextmanager
+def _hints(db: Path) -> Iterator[None]:
+    """Add the command line's way out to a changed-study-file refusal."""
+    try:
+        yield
+    except StudyFileError as error:
+        if "changed since" not in str(error):
+            raise
+        raise StudyFileError(
+            f"{error}; `fairalloc study export --db {db} -o DIR` writes the original as"
+            " DIR/study.toml, and `fairalloc study init` with a new --db starts a new study"
+        ) from None
+
+
+def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
+    """Each curve-fit warning as a line under the table, where a person reads the result."""
+    for warning in warnings:
+        typer.echo(f"warning: {warning}")
 
 
 def _fmt(value: float | None, spec: str = ".6g") -> str:

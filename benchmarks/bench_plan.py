@@ -94,7 +94,7 @@ def median_wall_and_cpu(action, repeat: int) -> tuple[float, float]:
 # --- small warm plans ----------------------------------------------------------------------
 
 def water_filling() -> StudySpec:
-    """Slice Tuner's published example (SPEC section 4): ten identical curves ``n^-1/2``,
+    """Slice Tuner's published example (docs/method.md): ten identical curves ``n^-1/2``,
     sizes ``floor(800 / sqrt(10 - i))`` in hand, unit costs, budget 4,000."""
     have = [math.floor(800 / math.sqrt(10 - i)) for i in range(10)]
     groups = tuple(GroupSpec(name=f"g{i}", curve=Curve(a=1.0, b=0.5), have=h)

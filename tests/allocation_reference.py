@@ -38,7 +38,7 @@ def losses(groups: tuple[GroupSpec, ...], totals: np.ndarray) -> np.ndarray:
 
 
 def objective(groups, totals, utility: str, p: float = 2.0) -> np.ndarray:
-    """The utility's objective in the loss sense (SPEC section 3), per row of ``totals``.
+    """The utility's objective in the loss sense (docs/method.md), per row of ``totals``.
 
     weighted: ``sum w L / sum w``; maximin: the worst loss (for scores ``S = score_max - L``,
     minus the worst score); power-mean:

@@ -34,3 +34,10 @@ def test_installed_command_prints_the_version():
     done = subprocess.run([str(command), "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"fairalloc {project_version()}"
+
+
+def test_python_dash_m_runs_the_same_command_line():
+    done = subprocess.run([sys.executable, "-m", "allocate.cli", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"fairalloc {project_version()}"

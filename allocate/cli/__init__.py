@@ -7,7 +7,6 @@ Errors are printed as one line on stderr with exit code 2; the library never pri
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -115,10 +114,6 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"error: cannot write or read{where}: {error.strerror or error}", err=True)
         return 2
     return result if isinstance(result, int) else 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
 
 
 # Command modules under allocate/cli/, imported for their @app.command registrations. Keep heavy

@@ -11,11 +11,17 @@ import math
 
 import numpy as np
 import pytest
-from allocation_reference import baseline, bounds, spend, target_baseline, targets_met
 
 from allocate import plan
 from allocate.curves import Curve
 from allocate.study_file import GroupSpec, StudySpec
+from tests.allocate.allocation_reference import (
+    baseline,
+    bounds,
+    spend,
+    target_baseline,
+    targets_met,
+)
 
 
 def study_of(rows, budget, *, integer=True, utility="weighted"):

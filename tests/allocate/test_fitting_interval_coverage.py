@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_fitting import simulate_points
 
 from allocate.curves import Curve
 from allocate.fitting import fit_curves
+from tests.allocate.test_fitting import simulate_points
 
 TRUTH = Curve(a=2.0, b=0.5, c=0.1)
 SIZES = np.array([300.0, 1000.0, 6400.0, 20000.0])  # inside the data, its edge, beyond it

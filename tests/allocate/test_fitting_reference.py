@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_fitting import SIZES, simulate_points
 
 from allocate.curves import Curve
 from allocate.errors import InputError
 from allocate.fitting import fit_curves, fit_group
+from tests.allocate.test_fitting import SIZES, simulate_points
 
 TRUTH = Curve(a=2.0, b=0.5, c=0.1)
 

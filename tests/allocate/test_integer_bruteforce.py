@@ -14,11 +14,18 @@ import math
 
 import numpy as np
 import pytest
-from allocation_reference import baseline, bounds, brute_force, objective, spend, targets_met
 
 from allocate import plan
 from allocate.curves import Curve
 from allocate.study_file import GroupSpec, StudySpec
+from tests.allocate.allocation_reference import (
+    baseline,
+    bounds,
+    brute_force,
+    objective,
+    spend,
+    targets_met,
+)
 
 #: (a, b, c, cost, weight, have, min, max, target) per group.
 SEVEN = [

@@ -16,12 +16,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from allocation_reference import bounds, losses, objective, spend
 from scipy import optimize
 
 from allocate import plan
 from allocate.curves import Curve
 from allocate.study_file import GroupSpec, StudySpec
+from tests.allocate.allocation_reference import bounds, losses, objective, spend
 
 GROUPS = 1000
 

@@ -8,13 +8,13 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from measure_helpers import RECORD, FailsAtSize, RecordingRegressor, mean_data
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LogisticRegression
 
 from allocate import fit_curves, measure_curves
 from allocate.errors import InputError
 from allocate.measure import resolve_metric
+from tests.allocate.measure_helpers import RECORD, FailsAtSize, RecordingRegressor, mean_data
 
 SIGMAS = {"A": 1.0, "B": 2.0}
 

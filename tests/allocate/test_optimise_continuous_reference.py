@@ -7,12 +7,12 @@ import math
 
 import numpy as np
 import pytest
-from allocation_reference import bounds, losses, objective, spend
 from scipy import optimize
 
 from allocate import plan
 from allocate.curves import Curve
 from allocate.study_file import GroupSpec, StudySpec
+from tests.allocate.allocation_reference import bounds, losses, objective, spend
 
 #: (a, b, c, t, q, cost, weight, have, min, max)
 ROWS = [

@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,8 @@ import pytest
 from allocate.curves import Curve
 from allocate.optimise import AllocationProblem, clear_problem_cache, solve_continuous
 from allocate.study_file import GroupSpec, StudySpec
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 # modules by name, as the package exports functions lazily
 optimise = importlib.import_module("allocate.optimise")
 

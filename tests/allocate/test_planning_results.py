@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from allocate import Plan, plan, read_study
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from tests.paths import EXAMPLES
 
 
 @pytest.fixture(scope="module")

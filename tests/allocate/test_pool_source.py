@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from measure_helpers import RECORD, RecordingRegressor, mean_data
 from sklearn.dummy import DummyRegressor
 
 from allocate import Study, run_strategy
 from allocate.errors import InputError
 from allocate.pool_source import PoolSource, replay_collection
 from allocate.water_filling import WaterFilling, water_filling_counts
+from tests.allocate.measure_helpers import RECORD, RecordingRegressor, mean_data
 
 SIGMAS = {"A": 1.0, "B": 3.0, "C": 2.0}
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from study_helpers import snapshot
 
 from allocate.curves import Curve
 from allocate.errors import InputError, StudyFileError
@@ -32,6 +31,7 @@ from allocate.study import Study
 from allocate.study_file import GroupSpec, StudySpec, read_study
 from allocate.study_sqlite import SCHEMA_VERSION, SQLiteStorage
 from allocate.study_storage import InMemoryStorage
+from tests.allocate.study_helpers import snapshot
 
 TRUTH = {"CEU": Curve(a=2.0, b=0.5, c=0.05), "YRI": Curve(a=5.0, b=0.35, c=0.1)}
 SOURCE = SyntheticSource(TRUTH, noise=0.02)
@@ -601,7 +601,7 @@ OLD_FILE = Path(__file__).parent / "data" / "study_6dc6b87.sqlite"
 
 
 def test_a_study_file_written_before_the_split_opens_and_goes_on(tmp_path):
-    """tests/data/study_6dc6b87.sqlite was written by commit 6dc6b87's study_store.py:
+    """tests/allocate/data/study_6dc6b87.sqlite was written by commit 6dc6b87's study_store.py:
     make_spec() but with plain curves (a = 1, b = 0.5), strategy adaptive, seed 7, batch 0.5;
     three rounds each told
     SOURCE.measure(totals after the batch, seed=round); then batch 4 asked and left open.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,7 @@ from allocate.curves import Curve
 from allocate.errors import InfeasibleStudy, InputError, StudyFileError
 from allocate.planning import plan
 from allocate.study_file import GroupSpec, StudySpec, read_study, study_from_dict
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from tests.paths import EXAMPLES
 
 
 def group(**fields):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import runpy
-from pathlib import Path
 
 import numpy as np
 
 from allocate.water_filling import water_filling_counts
+from tests.paths import EXAMPLES
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "digits_slices.py"
+EXAMPLE = EXAMPLES / "digits_slices.py"
 
 
 def test_the_digits_example_measures_fits_plans_and_replays(capsys):

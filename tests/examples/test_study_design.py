@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-NOTEBOOK = Path(__file__).parent.parent / "examples" / "study_design.ipynb"
+from tests.paths import EXAMPLES
+
+NOTEBOOK = EXAMPLES / "study_design.ipynb"
 
 
 def test_the_study_design_notebook_runs_and_draws_its_plots(tmp_path):

@@ -1,6 +1,7 @@
 """Cohorts simulated once per test session and shared by the simulate tests.
 
-Import the fixtures into a test module (``from simulate_fixtures import small_cohort``).
+pytest hands these fixtures to every test under ``tests/simulate/`` that names them as an
+argument (``def test_x(small_cohort):``); nothing is imported.
 """
 
 from __future__ import annotations

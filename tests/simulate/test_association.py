@@ -5,14 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import simulate_fixtures
 import statsmodels.api as sm
 from scipy import stats
 
 from simulate.association import ScanStatistics, meta_analyse
 from simulate.phenotype import simulate_phenotype
-
-small_cohort = simulate_fixtures.small_cohort
 
 
 @pytest.fixture(scope="module")

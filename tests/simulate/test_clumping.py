@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import simulate_fixtures
 
 from allocate.errors import InputError
 from simulate.association import ScanStatistics
 from simulate.clumping import clump, standardised_panel
 from simulate.phenotype import simulate_phenotype
-
-small_cohort = simulate_fixtures.small_cohort
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-import simulate_fixtures
 
 from allocate.errors import InputError
 from simulate import cache as cache_module
 from simulate.cache import COMPLETE_MARKER, cohort_path
 from simulate.cohort import CohortParameters, simulate_cohort
 from simulate.export import write_plink, write_vcf
-
-small_cohort = simulate_fixtures.small_cohort
-SMALL = simulate_fixtures.SMALL
 
 
 def test_yri_has_the_most_variants_above_the_maf_floor(small_cohort):
@@ -105,7 +101,7 @@ def test_individuals_are_selected_by_population_name(small_cohort):
     names = {p.id: p.metadata["name"] for p in ts.populations()}
     populations = ts.nodes_population[small_cohort.sample_nodes[:, 0]]
     assert [names[p] for p in populations] == small_cohort.group.tolist()
-    assert small_cohort.individuals_of("YRI").size == SMALL["n_per_group"]
+    assert small_cohort.individuals_of("YRI").size == 300  # conftest.py: n_per_group=300
 
 
 def test_same_seed_same_cohort_and_chromosomes_differ():

@@ -13,12 +13,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import simulate_fixtures
 
 from simulate.phenotype import simulate_phenotype
 from simulate.prs import ScoreTrainer, evaluate_score, split_cohort
-
-portability_cohort = simulate_fixtures.portability_cohort
 
 H2, PREVALENCE, BENEFIT, COST = 0.6, 0.1, 100.0, 10.0
 DRAWS = 20_000

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import simulate_fixtures
 
 from allocate.errors import InputError
 from simulate.phenotype import simulate_phenotype
-
-small_cohort = simulate_fixtures.small_cohort
-portability_cohort = simulate_fixtures.portability_cohort
 
 
 def test_genetic_variance_is_h2_within_every_group(small_cohort):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import simulate_fixtures
 import statsmodels.api as sm
 
 from allocate.errors import InputError
@@ -14,9 +13,6 @@ from simulate.metrics import auc, decision_utility, fit_platt
 from simulate.phenotype import simulate_phenotype
 from simulate.prs import ScoreTrainer, evaluate_score, portability, split_cohort
 from simulate.source import GenomicSource
-
-small_cohort = simulate_fixtures.small_cohort
-portability_cohort = simulate_fixtures.portability_cohort
 
 
 def test_a_score_trained_on_ceu_scores_best_in_ceu_then_chb_then_yri(portability_cohort):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import simulate_fixtures
 
 from allocate.errors import InputError
 from simulate.association import ScanStatistics
@@ -12,8 +11,6 @@ from simulate.clumping import standardised_panel
 from simulate.phenotype import simulate_phenotype
 from simulate.prs import ScoreTrainer, evaluate_score, split_cohort
 from simulate.shrinkage import ld_blocks, ldpred_inf_weights, marginal_correlations
-
-small_cohort = simulate_fixtures.small_cohort
 
 
 def test_weights_equal_the_ridge_posterior_from_genotypes(small_cohort):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from simulate_fixtures import small_cohort  # noqa: F401
 
 from simulate.association import ScanStatistics
 from simulate.phenotype import simulate_phenotype
@@ -20,7 +19,7 @@ STATISTICS = ("n", "sum_y", "sum_x", "sum_x2", "sum_xy", "sum_x2y")
 
 
 @pytest.fixture(scope="module", params=["quantitative", "binary"])
-def world(small_cohort, request):  # noqa: F811
+def world(small_cohort, request):
     prevalence = 0.3 if request.param == "binary" else None
     trait = simulate_phenotype(small_cohort, h2=0.6, causal=20, prevalence=prevalence, seed=8)
     split = split_cohort(small_cohort, reference=60, test_fraction=0.2, seed=8)

@@ -69,11 +69,11 @@ BAD_INPUT = [
      "unknown model 'logistc'; did you mean 'logistic'?"),
     (["--target", "case", "--group", "site", "--metric", "roc_acu"],
      "unknown scoring 'roc_acu'; did you mean 'roc_auc'"),
-    (["--target", "case", "--group", "site", "--model", "measure_helpers:failing_model",
-      "--metric", "r2", "--sizes", "20,40"],
+    (["--target", "case", "--group", "site", "--model",
+      "tests.allocate.measure_helpers:failing_model", "--metric", "r2", "--sizes", "20,40"],
      "failed to fit: ValueError: cannot fit 40 rows for group 'A' at size 40"),
-    (["--target", "case", "--group", "site", "--model", "measure_helpers:missing"],
-     "module 'measure_helpers' has no 'missing'"),
+    (["--target", "case", "--group", "site", "--model", "tests.allocate.measure_helpers:missing"],
+     "module 'tests.allocate.measure_helpers' has no 'missing'"),
     (["--target", "case", "--group", "site", "--sizes", "10,x"], "--sizes: 'x' is not a number"),
 ]
 

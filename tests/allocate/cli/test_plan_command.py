@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from allocate.cli import main
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 GENOMIC = str(ROOT / "examples" / "genomic_study.toml")
 IMAGES = str(ROOT / "examples" / "image_labelling_study.toml")
 FAIRALLOC = str(Path(sys.executable).with_name("fairalloc"))

@@ -10,11 +10,11 @@ import click
 import pandas as pd
 import pytest
 import typer
-from study_helpers import snapshot
 
 from allocate.cli import app, main
 from allocate.curves import Curve
 from allocate.sources import SyntheticSource
+from tests.allocate.study_helpers import snapshot
 
 TRUTH = {"CEU": Curve(a=2.0, b=0.5, c=0.05), "YRI": Curve(a=5.0, b=0.35, c=0.1),
          "CHB": Curve(a=3.0, b=0.45, c=0.07)}

@@ -8,8 +8,9 @@ import tomllib
 from pathlib import Path
 
 from allocate.cli import main
+from tests.paths import ROOT
 
-PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
+PYPROJECT = ROOT / "pyproject.toml"
 
 
 def project_version() -> str:

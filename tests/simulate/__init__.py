@@ -1,1 +1,1 @@
-"""Tests of the simulate package, one file per module; shared cohorts in conftest.py."""
+"""Tests of the simulate package, one file per module."""

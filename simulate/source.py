@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
+from allocate import InputError
 from simulate.cohort import Cohort
+from simulate.config import DEFAULT_FRACTIONS, METRICS, GenomicWorld, Metric
 from simulate.phenotype import Phenotype
 from simulate.prs import (
     CohortSplit,
@@ -30,8 +31,6 @@ from simulate.training_data import TrainingData
 
 __all__ = ["GenomicSource", "Metric", "METRIC_BEST"]
 
-Metric = Literal["r2", "r2_genetic", "auc", "utility", "utility_expected"]
-METRICS: tuple[str, ...] = ("r2", "r2_genetic", "auc", "utility", "utility_expected")
 _BINARY_METRICS = ("auc", "utility", "utility_expected")
 #: The best possible value of each metric (the utility's depends on prevalence and payoffs).
 METRIC_BEST = {"r2": 1.0, "r2_genetic": 1.0, "auc": 1.0}
@@ -69,7 +68,7 @@ class GenomicSource:
     split: CohortSplit
     metric: Metric = "r2"
     training: TrainingMode = "own"
-    fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0)
+    fractions: Sequence[float] = DEFAULT_FRACTIONS
     benefit: float = 100.0
     cost: float = 5.0
     trainer_options: dict = field(default_factory=dict)
@@ -213,23 +212,24 @@ ORACLE_FRACTIONS: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 3 / 8, 1 / 
 
 
 def genomic_source_for_benchmark(
-    cohort: Mapping,
+    world: GenomicWorld | Mapping,
     *,
     groups: Sequence[str],
     training: str = "own",
     seed: int = 0,
     split_seed: int | None = None,
     held_out_test: bool = False,
+    cache_dir: str | Path | None = None,
+    workers: int = 1,
 ):
     """A genomic world for the benchmark: its source, pools and oracle curves.
 
     Parameters
     ----------
-    cohort : mapping
-        ``preset`` (``quick``, ``study`` or ``paper``; default ``quick``), optional overrides of
-        :class:`simulate.pipeline.SimulationConfig` fields, ``metric`` (default ``utility`` for
-        a binary trait, ``r2`` otherwise), ``cache_dir`` and ``workers`` (processes simulating
-        the cohort's chromosomes).
+    world : GenomicWorld or mapping
+        The world's settings (:class:`simulate.config.GenomicWorld`), or a mapping read by
+        :meth:`~simulate.config.GenomicWorld.from_settings` (``preset``, overrides of
+        :class:`simulate.config.SimulationConfig` fields, ``metric``, ``fractions``).
     groups : sequence of str
         The groups of the study.
     training : {"own", "pooled"}
@@ -243,6 +243,10 @@ def genomic_source_for_benchmark(
         Measure on half of each test set and report on the other (the source's
         :attr:`GenomicSource.final`, where the oracle curves are measured too); see
         :meth:`GenomicSource.with_held_out_test`.
+    cache_dir : path, optional
+        The cohort cache (:func:`simulate.cohort.simulate_cohort`).
+    workers : int
+        Processes simulating the cohort's chromosomes.
 
     Returns
     -------
@@ -252,43 +256,19 @@ def genomic_source_for_benchmark(
         nested subsamples of the whole pool (:data:`ORACLE_FRACTIONS`). For pooled training
         every group grows in proportion, so the oracle is an approximation there.
     """
-    from allocate.fitting import fit_curves
-    from simulate.cohort import simulate_cohort
-    from simulate.phenotype import simulate_phenotype
-    from simulate.pipeline import SimulationConfig, simulation_config
-    from simulate.prs import split_cohort
+    from allocate import fit_curves
+    from simulate.config import world_settings
+    from simulate.world import build_world
 
-    settings = dict(cohort)
-    preset = settings.pop("preset", "quick")
-    metric = settings.pop("metric", None)
-    cache_dir = settings.pop("cache_dir", None)
-    workers = int(settings.pop("workers", 1))
-    fractions = tuple(settings.pop("fractions", GenomicSource.fractions))
-    known = set(SimulationConfig.__dataclass_fields__)
-    config = simulation_config(
-        preset, **{k: v for k, v in settings.items() if k in known}, groups=tuple(groups),
-        seed=int(seed),
-    )  # fmt: skip
-    world = simulate_cohort(
-        config.groups, n_per_group=config.n_per_group, chromosomes=config.chromosomes,
-        chromosome_length=config.chromosome_length, maf=config.maf, seed=config.seed,
-        wright_fisher_generations=config.wright_fisher_generations, cache_dir=cache_dir,
-        workers=workers,
-    )  # fmt: skip
-    trait = simulate_phenotype(
-        world, h2=config.h2, causal=config.causal, rho=config.rho,
-        prevalence=config.prevalence, seed=config.seed,
-    )  # fmt: skip
-    split = split_cohort(
-        world, reference=config.reference, test_fraction=config.test_fraction,
-        seed=config.seed if split_seed is None else int(split_seed),
-    )  # fmt: skip
-    metric = metric or ("utility" if trait.binary else "r2")
+    world = world_settings("genomic", world, groups)
+    config = replace(world.simulation, seed=int(seed))
+    built = build_world(config, split_seed=split_seed, cache_dir=cache_dir, workers=workers)
+    trait = built.phenotype
+    metric = world.metric or ("utility" if trait.binary else "r2")
     mode = "own" if training == "own" else "pooled"
-    options = config.trainer_options()
     source = GenomicSource(
-        world, trait, split, metric=metric, training=mode, fractions=fractions,
-        trainer_options=options,
+        built.cohort, trait, built.split, metric=metric, training=mode,
+        fractions=world.fractions, trainer_options=config.trainer_options(),
     )  # fmt: skip
     if held_out_test:
         source = source.with_held_out_test()

@@ -26,13 +26,20 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from allocate.curves import Curve
-from allocate.errors import InputError
-from allocate.files import atomic_path, write_text_atomically
-from allocate.sequential import run_strategy
-from allocate.sources import SyntheticSource
-from allocate.strategies import STRATEGIES, Adaptive, Optimistic, Oracle, WorstGroup, make_strategy
-from allocate.study_file import UTILITIES, GroupSpec, StudySpec
+from allocate import (
+    STRATEGIES,
+    UTILITY_NAMES,
+    Curve,
+    GroupSpec,
+    InputError,
+    StudySpec,
+    SyntheticSource,
+    atomic_path,
+    make_strategy,
+    measured_objective,
+    run_strategy,
+    write_text_atomically,
+)
 from simulate.config import GenomicWorld, SyntheticWorld, world_settings
 from simulate.power_analysis import power_analysis
 
@@ -153,7 +160,7 @@ def _validate(config: BenchConfig) -> None:
             f"unknown strategy {', '.join(unknown)}; choose from "
             f"{', '.join(STRATEGIES + VARIANTS)}"
         )
-    bad_utilities = sorted(set(config.utilities) - (set(UTILITIES) - {"target"}))
+    bad_utilities = sorted(set(config.utilities) - (set(UTILITY_NAMES) - {"target"}))
     if bad_utilities:
         raise InputError(
             f"unknown utility {', '.join(bad_utilities)}; choose from weighted, maximin, power-mean"
@@ -311,19 +318,14 @@ def _study(config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curv
 
 
 def _strategy(name: str, config: BenchConfig, oracle_curves: dict[str, Curve]):
-    if name == "adaptive":
-        return Adaptive(batch=config.batch, pilot=config.pilot)
-    if name == "adaptive-anchored":
-        return Adaptive(batch=config.batch, pilot=config.pilot, anchor=True)
-    if name == "optimistic":
-        return Optimistic(batch=config.batch, pilot=config.pilot)
-    if name == "worst-group":
-        return WorstGroup(batch=config.batch, pilot=config.pilot)
     if name == "oracle":
-        return Oracle(curves=oracle_curves)
-    if name in ("expected", "cautious"):
-        return make_strategy(name, batch=config.batch, pilot=config.pilot)
-    return make_strategy(name)
+        return make_strategy("oracle", curves=oracle_curves)
+    if name in ("equal", "proportional"):
+        return make_strategy(name)
+    settings = dict(batch=config.batch, pilot=config.pilot)
+    if name == "adaptive-anchored":
+        return make_strategy("adaptive", anchor=True, **settings)
+    return make_strategy(name, **settings)
 
 
 def _source_for(name: str, source):
@@ -352,16 +354,6 @@ def _final_values(trajectory, groups, final_source=None) -> dict[str, float]:
         rows = final[(final["group"] == group) & (final["n"] == float(total))]
         values[group] = float(rows["value"].mean()) if len(rows) else float("nan")
     return values
-
-
-def _measured_objective(study: StudySpec, values: dict[str, float]) -> float:
-    """The study's utility of measured per-group values, in the metric's own sense."""
-    from allocate.optimise import AllocationProblem
-    from allocate.planning import metric_objective
-
-    problem = AllocationProblem.from_study(study, budget=study.budget)
-    losses = np.array([float(g.curve.from_metric(values[g.name])) for g in study.groups])
-    return metric_objective(problem, problem.aggregate(losses))
 
 
 def run_replicate(
@@ -401,7 +393,7 @@ def run_replicate(
                     seed=seed,
                 )  # fmt: skip
                 values = _final_values(trajectory, config.groups, getattr(source, "final", None))
-                outcomes[name] = (trajectory, values, _measured_objective(study, values))
+                outcomes[name] = (trajectory, values, measured_objective(study, values))
                 if steps is not None:
                     steps.put(1)
                 if name == "adaptive":

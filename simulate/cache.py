@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
+from allocate import InputError
 from simulate.cohort_data import Cohort, CohortParameters, Progress, cohort_from_trees, provenance
 from simulate.store import STORE_NAME, GenotypeStore, plink_files, write_genotype_store
 

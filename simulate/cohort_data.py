@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
+from allocate import InputError
 from simulate.demography import MUTATION_RATE, SAMPLED_POPULATIONS
 
 __all__ = [

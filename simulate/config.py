@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
-from allocate.errors import InputError
+from allocate import InputError
 
 __all__ = [
     "DEFAULT_FRACTIONS", "GenomicWorld", "METRICS", "Metric", "PRESETS", "SimulationConfig",

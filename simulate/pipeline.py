@@ -18,8 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from allocate.errors import InputError
-from allocate.files import write_text_atomically
+from allocate import InputError, write_text_atomically
 from simulate.config import PRESETS, SimulationConfig, simulation_config
 
 __all__ = ["SimulationConfig", "SimulationReport", "PRESETS", "simulation_config", "run_simulation"]

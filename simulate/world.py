@@ -69,9 +69,8 @@ def build_world(
     Examples
     --------
     >>> from simulate.config import simulation_config
-    >>> config = simulation_config("quick", groups=("CEU", "YRI"), n_per_group=100,
-    ...                            chromosomes=1, chromosome_length=1e5, causal=5)
-    >>> world = build_world(config)
+    >>> small = dict(n_per_group=100, chromosomes=1, chromosome_length=1e5, causal=5)
+    >>> world = build_world(simulation_config("quick", groups=("CEU", "YRI"), **small))
     >>> world.cohort.num_individuals, sorted(world.split.test)
     (200, ['CEU', 'YRI'])
     """

@@ -65,6 +65,7 @@ def build_world(
     Returns
     -------
     World
+        The configuration, the cohort, its trait and its split, and the seconds they took.
 
     Examples
     --------

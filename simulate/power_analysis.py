@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
+from allocate import InputError
 
 __all__ = ["power_analysis"]
 

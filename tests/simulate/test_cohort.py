@@ -83,7 +83,7 @@ def test_kept_simplified_trees_are_freed_with_their_tree_sequence():
 
     import msprime
 
-    from simulate import cohort as cohort_module
+    from simulate import cohort_data as cohort_module
 
     ts = msprime.sim_ancestry(20, sequence_length=1e4, random_seed=3)
     key = id(ts)

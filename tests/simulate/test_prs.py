@@ -184,7 +184,7 @@ def test_a_source_decodes_each_training_sample_once_across_fractions_and_rounds(
     # 40, 80, 120, 160: 40 from the prefix of 30 kept by the first call (10 read), 80 from
     # 60 (20 read), 120 remembered, 160 from 120 (40 read).
     source.measure({"CEU": 160}, seed=1)
-    assert len(decoded) == 120 + 10 + 20 + 40 and len(source._trainers["CEU"]) == 2
+    assert len(decoded) == 120 + 10 + 20 + 40 and len(source._trained.trainers["CEU"]) == 2
     monkeypatch.setattr(type(cohort), "dosages", original)
     fresh = {n: GenomicSource(cohort, trait, split, fractions=(1.0,)).measure({"CEU": n}, seed=1)
              for n in (40, 80, 120, 160)}  # fmt: skip
@@ -308,3 +308,26 @@ def test_scanning_some_variants_equals_the_full_scan_there(world):
         np.testing.assert_array_equal(part.beta[chosen], full.beta[chosen])
         assert np.isnan(part.p[others]).all()
         assert part.n == 150
+
+
+def test_a_source_is_immutable_and_the_sources_made_from_it_share_its_trained_scores(world):
+    cohort, trait, split = world
+    source = GenomicSource(cohort, trait, split, metric="r2_genetic", trainer_options={"r2": 0.2})
+    with pytest.raises(AttributeError, match="immutable"):
+        source.metric = "r2"
+    with pytest.raises(TypeError):
+        source.trainer_options["r2"] = 0.5  # read-only
+    held_out = source.with_held_out_test()
+    assert source.final is None and held_out.final is not None and held_out.final.final is None
+    assert held_out.final.split is not held_out.split
+    assert source.fractions == (0.25, 0.5, 0.75, 1.0)
+    assert source.with_fractions((1.0,)).fractions == (1.0,)  # a new source; this one as it was
+    assert source.fractions == (0.25, 0.5, 0.75, 1.0)
+    held_out.measure({"CEU": 120}, seed=0)
+    trained = set(source._trained.scores)
+    assert trained == {("CEU", (("CEU", n),)) for n in (30, 60, 90, 120)}
+    held_out.final.with_fractions((1.0,)).measure({"CEU": 120}, seed=0)
+    assert set(source._trained.scores) == trained  # scored on other people, trained once
+    assert "GenomicSource(metric='r2_genetic'" in repr(source)
+    with pytest.raises(InputError, match="fractions must lie in"):
+        source.with_fractions((0.0,))

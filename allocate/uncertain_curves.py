@@ -29,20 +29,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from allocate.curves import Curve
-from allocate.errors import FairallocError, FitError, InfeasibleStudy, InputError
-from allocate.fitting import CurveFits, fit_group, min_resamples
+from allocate.errors import FairallocError, InfeasibleStudy, InputError
+from allocate.fitting import CurveFits, min_resamples
 from allocate.optimise import AllocationProblem, bisect_monotone
-from allocate.strategies import (
-    Adaptive,
-    Proposal,
-    StudyState,
-    affordable_counts,
-    batch_budget,
-    damp,
-    equal_counts,
-    opening_proposal,
-    rounds_after_pilot,
-)
+from allocate.strategies import Adaptive, StudyState, fit_measurements
 
 __all__ = [
     "CurveDraws",
@@ -410,33 +400,6 @@ def cautious_totals(
 # --- the strategies -------------------------------------------------------------------------------
 
 
-def fit_with_draws(
-    state: StudyState, *, family: str, log_space: bool, draws: int, rng: np.random.Generator
-) -> CurveFits:
-    """Each group's curve fitted to the study's measurements, with ``draws`` bootstrap refits."""
-    table = state.measurements
-    fits = []
-    for group in state.study.groups:
-        rows = table[table["group"] == group.name]
-        if rows.empty:
-            raise FitError(f"{group.name!r} has no measurements yet")
-        fits.append(
-            fit_group(
-                rows["n"].to_numpy(float),
-                rows["value"].to_numpy(float),
-                rows["n_total"].to_numpy(float),
-                group=group.name,
-                family=family,
-                sense=group.curve.sense,
-                score_max=group.curve.score_max,
-                log_space=log_space,
-                bootstrap=draws,
-                rng=rng,
-            )
-        )
-    return CurveFits(fits=tuple(fits), family=family, sense=state.study.sense, level=0.9)
-
-
 def rebased_problem(state: StudyState, fits: CurveFits) -> AllocationProblem:
     """The study as arrays, re-based on the current totals, with the budget left."""
     groups = tuple(
@@ -489,25 +452,14 @@ class Expected(Adaptive):
     def settings(self) -> dict:
         return {**super().settings(), "draws": self.draws}
 
-    def propose(self, state: StudyState, *, rng: np.random.Generator) -> Proposal:
-        opening = opening_proposal(state, self.pilot)
-        if opening is not None:
-            return opening
-        budget = batch_budget(state, self.batch, rounds_after_pilot(state, self.pilot))
-        try:
-            fits = fit_with_draws(state, family=self.family, log_space=self.log_space,
-                                  draws=self.draws, rng=rng)
-        except FitError as error:
-            return Proposal(counts=equal_counts(state, budget), note=f"equal fallback: {error}")
-        problem = rebased_problem(state, fits)
-        target, relaxed = self.target_totals(problem, CurveDraws.from_fits(fits))
-        counts = affordable_counts(state, target - state.totals, budget)
-        if self.damping is not None:
-            counts = damp(state.totals, counts, self.damping)
-        if not counts.any():  # the plan is reached (or damping froze it): spend what is left
-            counts = affordable_counts(state, target - state.totals, state.remaining)
-        note = self.name if relaxed is None else f"{self.name} ({relaxed})"
-        return Proposal(counts=counts, target_totals=target, fits=fits, note=note)
+    def _fit(self, state: StudyState, rng: np.random.Generator | None = None) -> CurveFits:
+        return fit_measurements(state, family=self.family, log_space=self.log_space,
+                                bootstrap=self.draws, rng=rng)
+
+    def planned_totals(
+        self, fits: CurveFits, state: StudyState
+    ) -> tuple[np.ndarray, str | None]:
+        return self.target_totals(rebased_problem(state, fits), CurveDraws.from_fits(fits))
 
     def target_totals(
         self, problem: AllocationProblem, draws: CurveDraws

@@ -189,10 +189,10 @@ def expected_totals(problem: AllocationProblem, draws: CurveDraws) -> np.ndarray
             f" {problem.budget:g}; raise the budget or lower min"
         )
     lower = _meet_targets(problem, draws, lower)
-    if problem.utility == "target":
+    if problem.rule.form == "cost":
         return lower
     upper = _affordable_upper(problem, lower)
-    if problem.utility == "maximin":
+    if problem.rule.form == "worst":
         lower = _lowest_level(problem, draws, lower, upper)
     totals = _priority_fill(problem, draws, lower, upper)
     if not np.all(np.isfinite(totals)):  # pragma: no cover - a bug here, not the input
@@ -205,7 +205,7 @@ def _check_draws(problem: AllocationProblem, draws: CurveDraws) -> None:
         raise InputError(f"curve draws have {draws.groups} groups; the study has {problem.size}")
     if not problem.separable:
         raise InputError("planning on curve draws takes separable studies (every t = 0)")
-    if problem.utility != "target" and not math.isfinite(problem.budget):
+    if problem.rule.needs_budget and not math.isfinite(problem.budget):
         raise InputError("planning on curve draws needs a finite budget")
 
 
@@ -293,7 +293,7 @@ def _priority_fill(problem, draws: CurveDraws, n: np.ndarray, upper: np.ndarray)
     """Spend what is left one sample at a time where the aggregate's term falls most per unit of
     cost (the weighted expected loss, or its p-th power for the power mean)."""
     n = n.copy()
-    power = problem.p if problem.utility == "power-mean" else 1.0
+    power = problem.rule.exponent(problem)
     weight = problem.normalised_weight
 
     def ratio(g: int) -> float:
@@ -344,13 +344,7 @@ def composition_totals(problem: AllocationProblem) -> np.ndarray:
 def draw_objectives(problem: AllocationProblem, draws: CurveDraws, n: np.ndarray) -> np.ndarray:
     """The utility's aggregate (loss sense, lower is better) under every draw, at totals ``n``
     of shape ``(..., groups)``: ``(..., draws)``."""
-    losses = draws.losses(n)
-    if problem.utility == "maximin":
-        return np.max(losses + problem.shift, axis=-1)
-    weight = problem.normalised_weight
-    if problem.utility == "power-mean":
-        return (losses**problem.p @ weight) ** (1.0 / problem.p)
-    return losses @ weight
+    return problem.rule.aggregates(problem, draws.losses(n))
 
 
 def cautious_totals(
@@ -387,7 +381,7 @@ def cautious_totals(
     """
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1, e.g. 0.9; got {level}")
-    if problem.utility == "target":  # least cost for the targets: nothing to trade off
+    if problem.rule.form == "cost":  # least cost for the targets: nothing to trade off
         return np.asarray(planned, dtype=float)
     start = composition_totals(problem)
     fractions = np.linspace(0.0, 1.0, int(steps) + 1)[:, None]
@@ -398,6 +392,12 @@ def cautious_totals(
 
 
 # --- the strategies -------------------------------------------------------------------------------
+
+
+def without_targets(problem: AllocationProblem) -> AllocationProblem:
+    """``problem`` with every target dropped, under the utility its own plans without targets."""
+    return replace(problem, cap=np.full(problem.size, np.inf),
+                   utility=problem.rule.without_targets)
 
 
 def rebased_problem(state: StudyState, fits: CurveFits) -> AllocationProblem:
@@ -470,8 +470,7 @@ class Expected(Adaptive):
         except InfeasibleStudy as error:
             if not np.any(np.isfinite(problem.cap)):
                 raise
-            utility = "maximin" if problem.utility == "target" else problem.utility
-            relaxed = replace(problem, cap=np.full(problem.size, np.inf), utility=utility)
+            relaxed = without_targets(problem)
             note = f"targets out of reach so far, planned without them: {error}"
             return expected_totals(relaxed, draws), note
 
@@ -506,6 +505,5 @@ class Cautious(Expected):
     ) -> tuple[np.ndarray, str | None]:
         planned, relaxed = super().target_totals(problem, draws)
         if relaxed is not None:
-            utility = "maximin" if problem.utility == "target" else problem.utility
-            problem = replace(problem, cap=np.full(problem.size, np.inf), utility=utility)
+            problem = without_targets(problem)
         return cautious_totals(problem, draws, planned, level=self.level), relaxed

@@ -32,7 +32,8 @@ from allocate.files import atomic_path, write_text_atomically
 from allocate.sequential import run_strategy
 from allocate.sources import SyntheticSource
 from allocate.strategies import STRATEGIES, Adaptive, Optimistic, Oracle, WorstGroup, make_strategy
-from allocate.study_file import UTILITIES, GroupSpec, StudySpec
+from allocate.study_file import GroupSpec, StudySpec
+from allocate.utilities import BUDGETED_UTILITY_NAMES
 from simulate.power_analysis import power_analysis
 
 __all__ = [
@@ -146,11 +147,10 @@ def _validate(config: BenchConfig) -> None:
             f"unknown strategy {', '.join(unknown)}; choose from "
             f"{', '.join(STRATEGIES + VARIANTS)}"
         )
-    bad_utilities = sorted(set(config.utilities) - (set(UTILITIES) - {"target"}))
+    bad_utilities = sorted(set(config.utilities) - set(BUDGETED_UTILITY_NAMES))
     if bad_utilities:
-        raise InputError(
-            f"unknown utility {', '.join(bad_utilities)}; choose from weighted, maximin, power-mean"
-        )
+        raise InputError(f"unknown utility {', '.join(bad_utilities)}; choose from"
+                         f" {', '.join(BUDGETED_UTILITY_NAMES)}")
     if any(not r > 0 for r in config.cost_ratios):
         raise InputError(f"cost ratios must be > 0; got {list(config.cost_ratios)}")
     if any(not b > 0 for b in config.budgets):

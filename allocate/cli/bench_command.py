@@ -12,6 +12,7 @@ import typer
 
 from allocate.cli import app
 from allocate.errors import InputError
+from allocate.utilities import BUDGETED_UTILITY_NAMES
 
 
 class PresetChoice(StrEnum):
@@ -50,7 +51,8 @@ def bench_command(
         ),
     ] = None,
     utility: Annotated[
-        str | None, typer.Option(help="Comma-separated utilities: maximin,weighted,power-mean.")
+        str | None,
+        typer.Option(help=f"Comma-separated utilities: {','.join(BUDGETED_UTILITY_NAMES)}."),
     ] = None,
     budgets: Annotated[str | None, typer.Option(help="Comma-separated budgets.")] = None,
     cost_ratio: Annotated[

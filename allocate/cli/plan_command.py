@@ -29,7 +29,8 @@ def plan_command(
     ] = None,
     utility: Annotated[
         UtilityChoice | None,
-        typer.Option(help="weighted, maximin, power-mean or target (overrides the file)."),
+        typer.Option(help=f"{', '.join(UTILITY_NAMES[:-1])} or {UTILITY_NAMES[-1]} (overrides the"
+                     " file)."),
     ] = None,
     p: Annotated[
         float | None, typer.Option("--p", help="Power-mean exponent, p >= 1 (overrides the file).")
@@ -132,7 +133,7 @@ def _print_plan(result, warnings: list[str], written: Path | None) -> None:
     baselines = ", ".join(
         f"{name} {_number(base.objective)}" for name, base in result.baselines.items()
     )
-    objective = "cost" if result.utility == "target" else f"{result.utility} {metric}"
+    objective = "cost" if result.rule.form == "cost" else f"{result.utility} {metric}"
     console.print(f"objective ({objective}): {_number(result.objective)} ({baselines})")
     budget = "n/a" if result.budget is None else readable_number(result.budget)
     console.print(f"spent {readable_number(result.spent)} of budget {budget}")

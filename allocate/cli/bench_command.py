@@ -47,7 +47,7 @@ def bench_command(
         str | None,
         typer.Option(
             help="Comma-separated: adaptive,optimistic,expected,cautious,equal,proportional,"
-            "worst-group,oracle."
+            "worst-group,oracle, and adaptive-anchored (adaptive with anchored curves)."
         ),
     ] = None,
     utility: Annotated[

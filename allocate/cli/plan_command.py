@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
+from allocate.cli.options import JsonOption, choices
 from allocate.errors import FairallocError
 from allocate.utilities import UTILITY_NAMES
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
-UtilityChoice = StrEnum("UtilityChoice", {name.replace("-", "_"): name for name in UTILITY_NAMES})
+UtilityChoice = choices("UtilityChoice", UTILITY_NAMES)
 
 
 @app.command("plan")
@@ -38,9 +38,7 @@ def plan_command(
     continuous: Annotated[
         bool, typer.Option("--continuous", help="Plan fractional samples (the continuous optimum).")
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-    ] = False,
+    as_json: JsonOption = False,
     plot: Annotated[
         Path | None,
         typer.Option(help="Draw the plan beside the baselines (.png, .pdf or .svg)."),

@@ -25,7 +25,7 @@ import pandas as pd
 
 from allocate.curves import Curve
 from allocate.errors import FitError, InfeasibleStudy, InputError
-from allocate.fitting import CurveFits, fit_group
+from allocate.fitting import CurveFits, fit_group, fit_rows
 from allocate.study_checks import MEASUREMENT_COLUMNS
 from allocate.study_file import StudySpec
 
@@ -489,20 +489,9 @@ def fit_measurements(
         rows = table[table["group"] == group.name]
         if rows.empty:
             raise FitError(f"{group.name!r} has no measurements yet")
-        fits.append(
-            fit_group(
-                rows["n"].to_numpy(float),
-                rows["value"].to_numpy(float),
-                rows["n_total"].to_numpy(float),
-                group=group.name,
-                family=family,
-                sense=group.curve.sense,
-                score_max=group.curve.score_max,
-                log_space=log_space,
-                bootstrap=bootstrap,
-                rng=rng,
-            )
-        )
+        fits.append(fit_rows(rows, group=group.name, family=family, sense=group.curve.sense,
+                             score_max=group.curve.score_max, log_space=log_space,
+                             bootstrap=bootstrap, rng=rng))
     return CurveFits(fits=tuple(fits), family=family, sense=state.study.sense, level=0.9)
 
 

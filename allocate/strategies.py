@@ -455,6 +455,7 @@ class Adaptive:
         return anchored
 
     def _fit(self, state: StudyState, rng: np.random.Generator | None = None) -> CurveFits:
+        """This round's fits: point estimates here (``rng`` serves subclasses that resample)."""
         return fit_measurements(state, family=self.family, log_space=self.log_space)
 
 

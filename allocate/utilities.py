@@ -203,8 +203,8 @@ def _power_mean(weight: np.ndarray, losses: np.ndarray, p: float) -> np.ndarray:
     overflows. Where ``M`` is not positive and finite, the answer is ``M``."""
     scale = np.max(losses, axis=-1, keepdims=True, initial=0.0)
     usable = (scale > 0) & np.isfinite(scale)
-    ratios = np.where(usable, losses / np.where(usable, scale, 1.0), 0.0)
-    means = scale[..., 0] * ((ratios**p) @ weight) ** (1.0 / p)
+    divisor = np.where(usable, scale, 1.0)  # 1 where the answer is M itself: no inf * 0
+    means = divisor[..., 0] * ((np.where(usable, losses / divisor, 0.0) ** p) @ weight) ** (1 / p)
     return np.where(usable[..., 0], means, scale[..., 0])
 
 

@@ -34,6 +34,7 @@ _PUBLIC: dict[str, str] = {
     "plan": "allocate.planning",
     "Plan": "allocate.planning",
     "UTILITY_NAMES": "allocate.utilities",
+    "BUDGETED_UTILITY_NAMES": "allocate.utilities",
     # adaptive collection
     "StudyState": "allocate.strategies",
     "Proposal": "allocate.strategies",

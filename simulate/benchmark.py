@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from allocate import (
+    BUDGETED_UTILITY_NAMES,
     STRATEGIES,
-    UTILITY_NAMES,
     Curve,
     GroupSpec,
     InputError,
@@ -160,11 +160,10 @@ def _validate(config: BenchConfig) -> None:
             f"unknown strategy {', '.join(unknown)}; choose from "
             f"{', '.join(STRATEGIES + VARIANTS)}"
         )
-    bad_utilities = sorted(set(config.utilities) - (set(UTILITY_NAMES) - {"target"}))
+    bad_utilities = sorted(set(config.utilities) - set(BUDGETED_UTILITY_NAMES))
     if bad_utilities:
-        raise InputError(
-            f"unknown utility {', '.join(bad_utilities)}; choose from weighted, maximin, power-mean"
-        )
+        raise InputError(f"unknown utility {', '.join(bad_utilities)}; choose from"
+                         f" {', '.join(BUDGETED_UTILITY_NAMES)}")
     if any(not r > 0 for r in config.cost_ratios):
         raise InputError(f"cost ratios must be > 0; got {list(config.cost_ratios)}")
     if any(not b > 0 for b in config.budgets):

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
+from allocate.cli.options import choices
 from allocate.errors import InputError
+from allocate.utilities import BUDGETED_UTILITY_NAMES
 
-
-class PresetChoice(StrEnum):
-    quick = "quick"
-    paper = "paper"
-    synthetic = "synthetic"
-
-
-class ExecutorChoice(StrEnum):
-    local = "local"
-    dask = "dask"
+PresetChoice = choices("PresetChoice", ("quick", "paper", "synthetic"))
+ExecutorChoice = choices("ExecutorChoice", ("local", "dask"))
 
 
 def _split(text: str | None, cast, option: str) -> tuple | None:
@@ -46,11 +39,12 @@ def bench_command(
         str | None,
         typer.Option(
             help="Comma-separated: adaptive,optimistic,expected,cautious,equal,proportional,"
-            "worst-group,oracle."
+            "worst-group,oracle, and adaptive-anchored (adaptive with anchored curves)."
         ),
     ] = None,
     utility: Annotated[
-        str | None, typer.Option(help="Comma-separated utilities: maximin,weighted,power-mean.")
+        str | None,
+        typer.Option(help=f"Comma-separated utilities: {','.join(BUDGETED_UTILITY_NAMES)}."),
     ] = None,
     budgets: Annotated[str | None, typer.Option(help="Comma-separated budgets.")] = None,
     cost_ratio: Annotated[

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
+from allocate.cli.options import FamilyChoice, JsonOption, SenseChoice
 from allocate.errors import FairallocError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
@@ -26,17 +26,6 @@ _OPTION_HINTS = {
     "family": "--family",
     "seed": "--seed",
 }
-
-
-class FamilyChoice(StrEnum):
-    power = "power"
-    power_offset = "power-offset"
-    transfer = "transfer"
-
-
-class SenseChoice(StrEnum):
-    loss = "loss"
-    score = "score"
 
 
 @app.command("fit")
@@ -65,9 +54,7 @@ def fit_command(
     ] = 0,
     level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.9,
     seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-    ] = False,
+    as_json: JsonOption = False,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Write the curves as a study file for `plan`."),

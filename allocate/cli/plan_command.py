@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
+from allocate.cli.options import JsonOption, choices
 from allocate.errors import FairallocError
 from allocate.utilities import UTILITY_NAMES
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
-UtilityChoice = StrEnum("UtilityChoice", {name.replace("-", "_"): name for name in UTILITY_NAMES})
+UtilityChoice = choices("UtilityChoice", UTILITY_NAMES)
 
 
 @app.command("plan")
@@ -29,7 +29,8 @@ def plan_command(
     ] = None,
     utility: Annotated[
         UtilityChoice | None,
-        typer.Option(help="weighted, maximin, power-mean or target (overrides the file)."),
+        typer.Option(help=f"{', '.join(UTILITY_NAMES[:-1])} or {UTILITY_NAMES[-1]} (overrides the"
+                     " file)."),
     ] = None,
     p: Annotated[
         float | None, typer.Option("--p", help="Power-mean exponent, p >= 1 (overrides the file).")
@@ -37,9 +38,7 @@ def plan_command(
     continuous: Annotated[
         bool, typer.Option("--continuous", help="Plan fractional samples (the continuous optimum).")
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-    ] = False,
+    as_json: JsonOption = False,
     plot: Annotated[
         Path | None,
         typer.Option(help="Draw the plan beside the baselines (.png, .pdf or .svg)."),
@@ -132,7 +131,7 @@ def _print_plan(result, warnings: list[str], written: Path | None) -> None:
     baselines = ", ".join(
         f"{name} {_number(base.objective)}" for name, base in result.baselines.items()
     )
-    objective = "cost" if result.utility == "target" else f"{result.utility} {metric}"
+    objective = "cost" if result.rule.form == "cost" else f"{result.utility} {metric}"
     console.print(f"objective ({objective}): {_number(result.objective)} ({baselines})")
     budget = "n/a" if result.budget is None else readable_number(result.budget)
     console.print(f"spent {readable_number(result.spent)} of budget {budget}")

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
+from allocate.cli.options import JsonOption, choices
 from allocate.errors import InputError
 
-
-class ScoreMethod(StrEnum):
-    clumping = "clumping"
-    ldpred_inf = "ldpred-inf"
-
-
-class SimulatePreset(StrEnum):
-    quick = "quick"
-    study = "study"
-    paper = "paper"
+ScoreMethod = choices("ScoreMethod", ("clumping", "ldpred-inf"))
+SimulatePreset = choices("SimulatePreset", ("quick", "study", "paper"))
 
 
 def _default_cache() -> Path:
@@ -106,9 +98,7 @@ def simulate_command(
             "any number gives the same cohort."
         ),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the report as JSON instead of tables.")
-    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Simulate a cohort under the out-of-Africa model and show how its PRS transfer."""
     from simulate.pipeline import run_simulation, simulation_config

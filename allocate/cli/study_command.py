@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
+from allocate.cli.options import FamilyChoice, JsonOption, choices
 from allocate.errors import InputError, StudyFileError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
@@ -32,27 +32,15 @@ study_app = typer.Typer(
 app.add_typer(study_app, name="study")
 
 
-class StrategyChoice(StrEnum):
-    adaptive = "adaptive"
-    optimistic = "optimistic"
-    equal = "equal"
-    proportional = "proportional"
-    worst_group = "worst-group"
-    expected = "expected"
-    cautious = "cautious"
-
-
-class FamilyChoice(StrEnum):
-    power = "power"
-    power_offset = "power-offset"
-    transfer = "transfer"
-
+# every strategy but the oracle (it needs the true curves); not read from allocate.strategies,
+# which imports pandas, so that the command line starts fast
+StrategyChoice = choices(
+    "StrategyChoice",
+    ("adaptive", "optimistic", "equal", "proportional", "worst-group", "expected", "cautious"),
+)
 
 DbOption = Annotated[
     Path, typer.Option("--db", help="The study database (SQLite) made by `fairalloc study init`.")
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object instead of a table.")
 ]
 
 

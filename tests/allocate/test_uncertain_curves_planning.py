@@ -19,6 +19,7 @@ from allocate.uncertain_curves import (
     CurveDraws,
     cautious_totals,
     composition_totals,
+    draw_objectives,
     expected_totals,
 )
 
@@ -199,3 +200,26 @@ def test_the_cautious_step_moves_only_where_every_draw_gains():
     assert cautious_totals(problem, split, planned) == pytest.approx([100.0, 100.0])
     with pytest.raises(InputError, match="level must be between 0 and 1"):
         cautious_totals(problem, sure, planned, level=1.0)
+
+
+@pytest.mark.parametrize("utility", ["weighted", "maximin", "power-mean"])
+def test_each_draws_objective_is_the_utility_written_out(utility):
+    groups = (GroupSpec(name="A", curve=Curve(a=1.0, b=1.0), weight=1.0),
+              GroupSpec(name="B", curve=Curve(a=1.0, b=1.0), weight=3.0))  # fmt: skip
+    study = StudySpec(groups=groups, budget=100.0, utility=utility, p=2.0)
+    problem = AllocationProblem.from_study(study, budget=100.0)
+    a = [[1.0, 4.0], [2.0, 1.0]]  # a[d][g]; every b = 1, c = 0: the loss is a / n
+    draws = CurveDraws.from_curves([[Curve(a=x, b=1.0) for x in row] for row in a])
+    lines = [[10.0, 20.0], [20.0, 10.0], [40.0, 40.0]]
+    expected = []
+    for n in lines:
+        row = []
+        for d in range(2):
+            losses = [a[d][0] / n[0], a[d][1] / n[1]]
+            row.append({"weighted": (losses[0] + 3 * losses[1]) / 4,
+                        "maximin": max(losses),
+                        "power-mean": math.sqrt((losses[0]**2 + 3 * losses[1]**2) / 4),
+                        }[utility])  # fmt: skip
+        expected.append(row)
+    assert draw_objectives(problem, draws, np.array(lines)) == pytest.approx(np.array(expected),
+                                                                             rel=1e-14)

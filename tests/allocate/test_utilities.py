@@ -86,3 +86,19 @@ def test_library_messages_name_parameters_and_the_command_line_adds_its_flag(tmp
     study.write_text('utility = "weighted"\n[[groups]]\nname = "A"\ncurve = { a = 1.0, b = 0.5 }\n')
     assert main(["plan", str(study)]) == 2
     assert "pass --budget" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", UTILITY_NAMES)
+def test_the_aggregates_of_many_rows_are_each_rows_definition(name):
+    rows = np.array([[[0.2, 0.4], [0.4, 0.2]], [[0.0, 0.0], [0.1, 0.3]]])  # (2, 2, groups)
+
+    def definition(losses):
+        low, high = losses
+        return {"weighted": (low + 3 * high) / 4, "target": (low + 3 * high) / 4,
+                "maximin": max(low, high),
+                "power-mean": ((low**3 + 3 * high**3) / 4) ** (1 / 3)}[name]  # fmt: skip
+
+    expected = [[definition(row) for row in block] for block in rows.tolist()]
+    many = utility_named(name).aggregates(problem(name), rows)
+    assert many.shape == (2, 2)
+    assert many == pytest.approx(np.array(expected), rel=1e-14, abs=0)

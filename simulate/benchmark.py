@@ -181,7 +181,7 @@ def _validate(config: BenchConfig) -> None:
         if pilot_cost > budget:
             raise InputError(
                 f"budget {budget:g} is below the pilot's cost {pilot_cost:g}; "
-                "raise --budgets or lower the pilot"
+                "raise budgets or lower pilot"
             )
 
 
@@ -506,6 +506,10 @@ def run_benchmark(
     InputError
         ``out`` holds a run of another configuration, or the dask executor lacks a scheduler.
     """
+    if executor == "dask" and scheduler is None:  # refused before anything is written
+        raise InputError(
+            "executor='dask' needs scheduler, the address of a dask scheduler (tcp://host:8786)"
+        )
     out = Path(out)
     _claim_folder(out, config)
     folder = out / "replicates"
@@ -556,11 +560,11 @@ def _claim_folder(out: Path, config: BenchConfig) -> None:
         ) != set(record["config"]):
             raise InputError(
                 f"{out} holds results of an earlier version of the benchmark, configured "
-                "differently; use a new --out folder"
+                "differently; give run_benchmark a new out folder"
             )
         raise InputError(
             f"{out} holds results of another benchmark configuration; "
-            "use a new --out folder or the same arguments as before"
+            "give run_benchmark a new out folder, or the same config as before"
         )
     write_text_atomically(stamp, json.dumps(record, indent=2, default=list))
 
@@ -635,8 +639,6 @@ def _execute_processes(config, replicates, workers, cache_dir, on_step) -> Itera
 
 
 def _execute_dask(config, replicates: list[int], scheduler, cache_dir) -> Iterable:
-    if scheduler is None:
-        raise InputError("the dask executor needs --scheduler ADDRESS (tcp://host:8786)")
     from distributed import Client, as_completed
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)

@@ -115,11 +115,11 @@ def run_simulation(
 def _check_output(out: str | Path | None, exports: bool) -> Path | None:
     if out is None:
         if exports:
-            raise InputError("--vcf and --plink need --out DIR to say where the files go")
+            raise InputError("vcf=True and plink=True need out, the folder the files go in")
         return None
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"--out {folder} is a file; give a folder")
+        raise InputError(f"out {str(folder)!r} is a file; give a folder")
     return folder
 
 

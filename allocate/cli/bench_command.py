@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import choices
+from allocate.cli.options import choices, said_with_flags
 from allocate.errors import InputError
 from allocate.utilities import BUDGETED_UTILITY_NAMES
 
@@ -82,21 +82,20 @@ def bench_command(
     """Run every sampling strategy on simulated cohorts and compare them with the oracle."""
     from simulate.benchmark import preset_config
 
-    if executor == ExecutorChoice.dask and scheduler is None:
-        raise InputError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-    config = preset_config(
-        preset.value,
-        strategies=_split(strategies, str, "--strategies"),
-        utilities=_split(utility, str, "--utility"),
-        budgets=_split(budgets, float, "--budgets"),
-        cost_ratios=_split(cost_ratio, float, "--cost-ratio"),
-        training=_split(training, str, "--training"),
-        replicates=replicates,
-        seed=seed,
-        held_out_test=held_out_test,
-    )
-    folder = out if out is not None else Path(f"bench-{preset.value}")
-    result = _run_with_progress(config, folder, executor.value, workers, scheduler)
+    with said_with_flags(_FLAGS):
+        config = preset_config(
+            preset.value,
+            strategies=_split(strategies, str, "--strategies"),
+            utilities=_split(utility, str, "--utility"),
+            budgets=_split(budgets, float, "--budgets"),
+            cost_ratios=_split(cost_ratio, float, "--cost-ratio"),
+            training=_split(training, str, "--training"),
+            replicates=replicates,
+            seed=seed,
+            held_out_test=held_out_test,
+        )
+        folder = out if out is not None else Path(f"bench-{preset.value}")
+        result = _run_with_progress(config, folder, executor.value, workers, scheduler)
     if plot:
         from simulate.bench_plots import save_benchmark_figures
 
@@ -104,6 +103,17 @@ def bench_command(
         # A new result with the figures listed: results are not changed after the fact.
         result = replace(result, files={**result.files, **{p.name: p for p in figures}})
     _print_report(result)
+
+
+#: The phrases of the benchmark's messages that name its parameters -> this command's options.
+_FLAGS = {
+    "raise budgets or lower pilot": "raise --budgets (the preset sets the pilot)",
+    "give run_benchmark a new out folder, or the same config as before":
+        "give a new --out folder, or the same options as before",
+    "give run_benchmark a new out folder": "give a new --out folder",
+    "executor='dask' needs scheduler, the address of a dask scheduler":
+        "--executor dask needs --scheduler ADDRESS",
+}
 
 
 def _run_with_progress(config, folder: Path, executor: str, workers, scheduler):
@@ -114,38 +124,43 @@ def _run_with_progress(config, folder: Path, executor: str, workers, scheduler):
 
     console = Console(stderr=True)
     settings = len(config.settings()) * len(config.strategies)
-    with Progress(
+    progress = Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=False,
-    ) as progress:  # fmt: skip
-        task = progress.add_task(
-            f"{config.replicates} replicates x {settings} strategy-settings",
-            total=config.replicates,
-        )
-        runs = None if executor == "dask" else progress.add_task(
-            "strategy runs", total=config.replicates * settings
-        )  # fmt: skip
-        first = {}
+    )  # fmt: skip
+    task = progress.add_task(
+        f"{config.replicates} replicates x {settings} strategy-settings",
+        total=config.replicates,
+    )
+    runs = None if executor == "dask" else progress.add_task(
+        "strategy runs", total=config.replicates * settings
+    )  # fmt: skip
+    first = {}
 
-        def report(done: int, total: int) -> None:
-            if not first:
-                first["done"] = done
-                if done:
-                    console.print(
-                        f"resuming: {done} of {total} replicates already in {folder}; "
-                        f"computing the other {total - done}"
-                    )
-                    if runs is not None:
-                        progress.update(runs, completed=done * settings)
-            progress.update(task, completed=done)
+    def report(done: int, total: int) -> None:
+        if not first:  # the run's settings and folder were accepted: a refusal stays one line
+            first["done"] = done
+            progress.start()
+            if done:
+                console.print(
+                    f"resuming: {done} of {total} replicates already in {folder}; "
+                    f"computing the other {total - done}"
+                )
+                if runs is not None:
+                    progress.update(runs, completed=done * settings)
+        progress.update(task, completed=done)
 
-        def step() -> None:
-            progress.advance(runs)
+    def step() -> None:
+        progress.advance(runs)
 
+    try:
         return run_benchmark(
             config, folder, executor=executor, workers=workers, scheduler=scheduler,
             progress=report, on_step=None if runs is None else step,
         )  # fmt: skip
+    finally:
+        if first:
+            progress.stop()
 
 
 def _print_report(result) -> None:

@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import JsonOption, choices
-from allocate.errors import FairallocError
+from allocate.cli.options import JsonOption, choices, said_with_flags
 from allocate.utilities import UTILITY_NAMES
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
@@ -52,7 +51,7 @@ def plan_command(
     if plot is not None:
         check_output_path(plot, what="--plot", suffixes=FIGURE_SUFFIXES)
     spec = read_study(study)
-    try:
+    with said_with_flags(_FLAGS):  # the library names its parameters; say the flags
         result = make_plan(
             spec,
             budget=budget,
@@ -60,8 +59,6 @@ def plan_command(
             p=p,
             integer=False if continuous else None,
         )
-    except FairallocError as error:  # the library names its parameters; say the flags
-        raise type(error)(_with_flags(str(error))) from None
     warnings = _plan_warnings(spec, result)
     if plot is not None:
         from allocate.plotting import save_figure_atomically
@@ -78,12 +75,6 @@ def plan_command(
 
 #: Library parameters in plan()'s messages, and the options that set them here.
 _FLAGS = {"pass budget=": "pass --budget", "(integer=False)": "(--continuous)"}
-
-
-def _with_flags(message: str) -> str:
-    for library, flag in _FLAGS.items():
-        message = message.replace(library, flag)
-    return message
 
 
 def _plan_warnings(spec, result) -> list[str]:

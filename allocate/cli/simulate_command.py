@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import JsonOption, choices
+from allocate.cli.options import JsonOption, choices, said_with_flags
 from allocate.errors import InputError
 
 ScoreMethod = choices("ScoreMethod", ("clumping", "ldpred-inf"))
@@ -103,32 +103,42 @@ def simulate_command(
     """Simulate a cohort under the out-of-Africa model and show how its PRS transfer."""
     from simulate.pipeline import run_simulation, simulation_config
 
-    config = simulation_config(
-        preset.value,
-        groups=_groups(groups),
-        n_per_group=n_per_group,
-        chromosomes=chromosomes,
-        chromosome_length=chromosome_length,
-        h2=h2,
-        causal=causal,
-        rho=rho,
-        prevalence=prevalence,
-        method=method.value,
-        p_threshold=p_threshold,
-        seed=seed,
-    )
-    folder = (cache_dir or _default_cache()) if cache else None
-    cores = workers or os.cpu_count() or 1
-    options = dict(
-        cache_dir=folder, out=out, vcf=vcf, plink=plink, workers=cores,
-        command=_command_line(ctx),
-    )  # fmt: skip
-    if as_json:
-        report = run_simulation(config, **options)
-        typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
-        return
-    report = _run_with_progress(config, options)
+    with said_with_flags(_FLAGS):
+        config = simulation_config(
+            preset.value,
+            groups=_groups(groups),
+            n_per_group=n_per_group,
+            chromosomes=chromosomes,
+            chromosome_length=chromosome_length,
+            h2=h2,
+            causal=causal,
+            rho=rho,
+            prevalence=prevalence,
+            method=method.value,
+            p_threshold=p_threshold,
+            seed=seed,
+        )
+        folder = (cache_dir or _default_cache()) if cache else None
+        cores = workers or os.cpu_count() or 1
+        options = dict(
+            cache_dir=folder, out=out, vcf=vcf, plink=plink, workers=cores,
+            command=_command_line(ctx),
+        )  # fmt: skip
+        if as_json:
+            report = run_simulation(config, **options)
+            typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
+            return
+        report = _run_with_progress(config, options)
     _print_report(report)
+
+
+#: The phrases of the simulation's messages that name its parameters -> this command's options.
+_FLAGS = {
+    "p_threshold": "--p-threshold",
+    "vcf=True and plink=True need out, the folder the files go in":
+        "--vcf and --plink need --out DIR, the folder the files go in",
+    "out '": "--out '",
+}
 
 
 def _command_line(ctx: typer.Context) -> list[str]:
@@ -156,18 +166,24 @@ def _run_with_progress(config, options):
     from simulate.pipeline import run_simulation
 
     console = Console(stderr=True)
-    with Progress(
+    progress = Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console,
-    ) as progress:  # fmt: skip
-        tasks: dict[str, int] = {}
+    )  # fmt: skip
+    tasks: dict[str, int] = {}
 
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
+    def report(stage: str, done: int, total: int) -> None:
+        if not tasks:  # the outputs were accepted: a refusal stays one line
+            progress.start()
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done)
 
+    try:
         return run_simulation(config, progress=report, **options)
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def _with_interval(row, metric: str) -> str:

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import FamilyChoice, JsonOption, choices
-from allocate.errors import InputError, StudyFileError
+from allocate.cli.options import FamilyChoice, JsonOption, choices, said_with_flags
+from allocate.errors import InputError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
@@ -271,18 +270,14 @@ def _load(db: Path):
     return study
 
 
-@contextlib.contextmanager
-def _hints(db: Path) -> Iterator[None]:
-    """Add the command line's way out to a changed-study-file refusal."""
-    try:
-        yield
-    except StudyFileError as error:
-        if "changed since" not in str(error):
-            raise
-        raise StudyFileError(
-            f"{error}; `fairalloc study export --db {db} -o DIR` writes the original as"
-            " DIR/study.toml, and `fairalloc study init` with a new --db starts a new study"
-        ) from None
+def _hints(db: Path) -> contextlib.AbstractContextManager[None]:
+    """The study's refusals with the command line's way out (see ``said_with_flags``)."""
+    return said_with_flags({
+        "restore it (Study.study_text holds the original), or create a new study from the"
+        " changed file": f"restore it (`fairalloc study export --db {db} -o DIR` writes the"
+        " original as DIR/study.toml), or start a new study from the changed file with"
+        " `fairalloc study init` and a new --db",
+    })
 
 
 def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:

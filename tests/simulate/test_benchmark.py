@@ -116,19 +116,47 @@ def test_a_folder_from_an_earlier_version_is_refused_as_such(tmp_path):
 def test_another_configuration_cannot_reuse_a_folder(tmp_path):
     run_benchmark(preset_config("synthetic", **{**SMALL, "replicates": 1}), tmp_path, workers=1)
     other = preset_config("synthetic", **{**SMALL, "replicates": 1, "seed": 99})
-    with pytest.raises(InputError, match="results of another benchmark configuration"):
+    with pytest.raises(InputError, match="another benchmark configuration; give run_benchmark"
+                       " a new out folder, or the same config as before"):
         run_benchmark(other, tmp_path, workers=1)
+
+
+@pytest.mark.parametrize(
+    ("settings", "arguments", "message"),
+    [
+        ({"budgets": (10.0,)}, {}, "below the pilot's cost 24; raise budgets or lower pilot"),
+        ({}, {"executor": "dask"}, "executor='dask' needs scheduler, the address"),
+    ],
+)
+def test_the_library_names_its_parameters_not_options(tmp_path, settings, arguments, message):
+    with pytest.raises(InputError) as refusal:
+        run_benchmark(preset_config("synthetic", **{**SMALL, **settings}), tmp_path / "out",
+                      **arguments)  # fmt: skip
+    assert message in str(refusal.value) and "--" not in str(refusal.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_of_another_run_is_refused_with_the_out_option(capsys, tmp_path):
+    stamp = tmp_path / "out" / "config.json"
+    stamp.parent.mkdir()
+    stamp.write_text(json.dumps({"schema_version": 0, "key": "0" * 16, "config": {}}))
+    code = main(["bench", "--preset", "synthetic", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.rstrip().endswith("configured differently; give a new --out folder")
+    assert os.listdir(tmp_path / "out") == ["config.json"]
+    assert json.loads(stamp.read_text())["key"] == "0" * 16
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--strategies", "adaptive,greedy"], "unknown strategy greedy"),
-        (["--budgets", "10"], "below the pilot's cost"),
+        (["--budgets", "10"], "below the pilot's cost 24; raise --budgets"),
         (["--cost-ratio", "0"], "cost ratios must be > 0"),
         (["--cost-ratio", "two"], "comma-separated list of numbers"),
         (["--utility", "leximin"], "unknown utility leximin"),
-        (["--executor", "dask"], "needs --scheduler"),
+        (["--executor", "dask"], "--executor dask needs --scheduler ADDRESS"),
         (["--replicates", "0"], "replicates must be >= 1"),
     ],
 )

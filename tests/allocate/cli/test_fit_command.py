@@ -226,13 +226,13 @@ def test_a_folder_given_as_the_points_file_is_called_a_folder(capsys, tmp_path):
         ("group,n,value\nA,10,0.3\nA,20.5,0.2\nA,40,0.1\n", [],
          "row 2 has n = 20.5; training sizes count samples, so they must be whole numbers"),
         ("group,n,value\nA,10,0.3\nA,20,1.2\nA,40,0.5\nA,80,0.6\n", ["--sense", "score"],
-         "has a score of 1.2 at n = 20, above score_max = 1"),
+         "has a score of 1.2 at n = 20, above --score-max = 1"),
         ("group,n,value\nA,10,0.3\nA,20,0.2\nA,40,0.1\n", ["--score-max", "-1"],
-         "score_max must be a finite number >= 0"),
+         "--score-max must be a finite number >= 0"),
         ("group,n,value\nA,10,0.3\nA,20,0.2\nA,40,0.1\nA,80,0.05\n", ["--bootstrap", "1"],
-         "bootstrap must be 0 (Wald intervals) or at least 20 resamples at level 0.9"),
+         "--bootstrap must be 0 (Wald intervals) or at least 20 resamples at --level 0.9"),
         ("group,n,value\nA,10,0.3\nA,20,0.2\nA,40,0.1\nA,80,0.05\n",
-         ["--bootstrap", "50", "--level", "0.99"], "at least 200 resamples at level 0.99"),
+         ["--bootstrap", "50", "--level", "0.99"], "at least 200 resamples at --level 0.99"),
     ],
 )
 def test_nonsense_is_refused_in_one_line_and_writes_nothing(capsys, tmp_path, csv_text, args,
@@ -250,7 +250,9 @@ def test_the_cli_names_its_options_where_the_library_names_parameters(capsys, tm
     path = tmp_path / "points.csv"
     path.write_text("group,n,value\nA,10,0.3\nA,20,1.2\nA,40,0.5\n")
     code, _, err = run(capsys, "fit", path, "--sense", "score")
-    assert code == 2 and err.rstrip().endswith("(options: --score-max, --sense)")
+    assert code == 2 and err.count("\n") == 1
+    assert err.rstrip().endswith("above --score-max = 1, the best possible score; raise "
+                                 "--score-max or check the sense of the metric (--sense)")
 
 
 def test_zero_residual_dof_prints_no_standard_errors_and_warns(capsys, tmp_path):

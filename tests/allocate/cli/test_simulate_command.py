@@ -72,9 +72,9 @@ def test_the_report_says_the_threshold_the_variants_and_intervals(tmp_path, caps
     [
         (["--h2", "2", "--out", "OUT"], "h2 must be in (0, 1)"),
         (["--groups", "CEU,ABC", "--out", "OUT"], "groups must be some of"),
-        (["--plink"], "--vcf and --plink need --out DIR"),
+        (["--plink"], "--vcf and --plink need --out DIR, the folder the files go in"),
         (["--rho", "-3", "--out", "OUT"], "rho must be in"),
-        (["--p-threshold", "0", "--out", "OUT"], "p_threshold must be in (0, 1]"),
+        (["--p-threshold", "0", "--out", "OUT"], "--p-threshold must be in (0, 1]"),
         (["--workers", "0", "--out", "OUT"], "Invalid value for '--workers'"),
     ],
 )
@@ -88,3 +88,12 @@ def test_bad_settings_are_refused_in_one_line_and_write_nothing(
     error = capsys.readouterr().err.strip()
     assert error.startswith("error:") and message in error and "\n" not in error
     assert not out.exists() and not cache.exists()
+
+
+def test_an_out_that_is_a_file_is_refused_with_the_option(tmp_path, capsys):
+    out, cache = tmp_path / "run.txt", tmp_path / "cache"
+    out.write_text("kept")
+    code = main([*TINY, "--out", str(out), "--cache-dir", str(cache)])
+    error = capsys.readouterr().err
+    assert code == 2 and error == f"error: --out {str(out)!r} is a file; give a folder\n"
+    assert out.read_text() == "kept" and not cache.exists()

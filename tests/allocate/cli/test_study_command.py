@@ -251,6 +251,8 @@ def test_a_changed_study_file_is_refused_until_restored(capsys, files, tmp_path)
     for command in (("next",), ("status",), ("record", results)):
         refused(capsys, db, "study", *command, "--db", db,
                 match=f"study file {str(study_file.resolve())!r} changed since")
+    refused(capsys, db, "study", "next", "--db", db,  # the command's way out, not the library's
+            match=f"restore it (`fairalloc study export --db {db} -o DIR` writes the original")
     study_file.write_text(STUDY_TOML)
     assert run(capsys, "study", "record", "--db", db, results)[0] == 0
 

@@ -61,3 +61,17 @@ def mean_data(sigmas: dict[str, float], rows: int, seed: int = 0):
     )
     X = np.arange(len(labels), dtype=float)[:, None]
     return X, y, labels
+
+
+def recorded_measure(sigmas: dict[str, float], rows: int, data_seed: int, *,
+                     scoring: str = "neg_mean_squared_error", **options):
+    """``measure_curves`` of a :class:`RecordingRegressor` on ``mean_data(sigmas, rows,
+    data_seed)``, with :data:`RECORD` emptied first so that it then holds every fit of this
+    run; returns the result and the group of each row id."""
+    from allocate import measure_curves
+
+    RECORD.clear()
+    X, y, labels = mean_data(sigmas, rows=rows, seed=data_seed)
+    measured = measure_curves(X, y, labels, estimator=RecordingRegressor(), scoring=scoring,
+                              **options)  # fmt: skip
+    return measured, dict(enumerate(labels))

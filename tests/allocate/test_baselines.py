@@ -48,6 +48,15 @@ def baseline_totals(result, name):
     return np.array([group.total for group in result.baselines[name].groups])
 
 
+def planned_baseline(case: str, name: str, *, integer: bool = True):
+    """Study ``case`` planned: the study, its budget, baseline ``name``'s totals and the
+    groups' lower and upper bounds on a total."""
+    rows, budget = STUDIES[case]
+    study = study_of(rows, budget, integer=integer)
+    lower, upper = bounds(study.groups)
+    return study, budget, baseline_totals(plan(study), name), lower, upper
+
+
 @pytest.mark.parametrize("name", ["equal", "proportional"])
 @pytest.mark.parametrize("case", sorted(STUDIES))
 def test_whole_sample_baselines_equal_their_definition(case, name):
@@ -66,10 +75,7 @@ def test_whole_sample_baselines_equal_their_definition(case, name):
 
 @pytest.mark.parametrize("case", sorted(STUDIES))
 def test_equal_totals_are_equal_unless_a_bound_holds_them(case):
-    rows, budget = STUDIES[case]
-    study = study_of(rows, budget)
-    totals = baseline_totals(plan(study), "equal")
-    lower, upper = bounds(study.groups)
+    study, budget, totals, lower, upper = planned_baseline(case, "equal")
     free = (totals > lower) & (totals < upper)
     assert free.sum() >= 2
     level = totals[free][0]
@@ -80,10 +86,7 @@ def test_equal_totals_are_equal_unless_a_bound_holds_them(case):
 
 @pytest.mark.parametrize("case", sorted(STUDIES))
 def test_proportional_totals_follow_the_weights_within_bounds(case):
-    rows, budget = STUDIES[case]
-    study = study_of(rows, budget)
-    totals = baseline_totals(plan(study), "proportional")
-    lower, upper = bounds(study.groups)
+    study, budget, totals, lower, upper = planned_baseline(case, "proportional")
     share = np.array([g.weight for g in study.groups]) / sum(g.weight for g in study.groups)
     free = (totals > lower) & (totals < upper)
     assert free.sum() >= 2
@@ -111,10 +114,7 @@ def _spends_to_within_one_step(study, totals, share, budget):
 @pytest.mark.parametrize("name", ["equal", "proportional"])
 @pytest.mark.parametrize("case", sorted(STUDIES))
 def test_continuous_baselines_spend_the_budget_in_their_shape(case, name):
-    rows, budget = STUDIES[case]
-    study = study_of(rows, budget, integer=False)
-    totals = baseline_totals(plan(study), name)
-    lower, upper = bounds(study.groups)
+    study, budget, totals, lower, upper = planned_baseline(case, name, integer=False)
     weight = np.array([g.weight for g in study.groups])
     share = np.ones(len(totals)) if name == "equal" else weight / weight.sum()
     assert spend(study.groups, totals) == pytest.approx(budget, rel=1e-7)

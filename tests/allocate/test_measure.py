@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from allocate import fit_curves, measure_curves
 from allocate.errors import InputError
 from allocate.measure import resolve_metric
-from tests.allocate.measure_helpers import RECORD, FailsAtSize, RecordingRegressor, mean_data
+from tests.allocate.measure_helpers import RECORD, FailsAtSize, mean_data, recorded_measure
 
 SIGMAS = {"A": 1.0, "B": 2.0}
 
@@ -38,13 +38,8 @@ def test_measured_points_recover_a_known_curve_within_the_reported_intervals():
 
 
 def test_training_sets_are_nested_never_hold_test_rows_and_each_group_scores_itself():
-    RECORD.clear()
-    X, y, labels = mean_data(SIGMAS, rows=120, seed=1)
-    group_of = dict(enumerate(labels))
-    measured = measure_curves(
-        X, y, labels, estimator=RecordingRegressor(), scoring="neg_mean_squared_error",
-        sizes=[5, 20, 60], test_size=30, replicates=3, seed=2,
-    )  # fmt: skip
+    measured, group_of = recorded_measure(SIGMAS, rows=120, data_seed=1, sizes=[5, 20, 60],
+                                          test_size=30, replicates=3, seed=2)
     assert len(RECORD) == 2 * 3 * 3 == measured.training_runs
     by_run: dict[tuple, list] = {}
     for trained, scored, state in RECORD:
@@ -66,12 +61,9 @@ def test_training_sets_are_nested_never_hold_test_rows_and_each_group_scores_its
 
 
 def test_pooled_training_trains_one_model_on_every_group_and_reports_n_total():
-    RECORD.clear()
-    X, y, labels = mean_data(SIGMAS, rows=100, seed=1)
-    group_of = dict(enumerate(labels))
-    measured = measure_curves(
-        X, y, labels, estimator=RecordingRegressor(), scoring="neg_mean_squared_error",
-        sizes={"A": [10, 40], "B": [5, 20]}, training="pooled", test_size=20, replicates=2,
+    measured, group_of = recorded_measure(
+        SIGMAS, rows=100, data_seed=1, sizes={"A": [10, 40], "B": [5, 20]}, training="pooled",
+        test_size=20, replicates=2,
     )  # fmt: skip
     points = measured.points
     assert sorted(points["n_total"].unique()) == [15.0, 60.0]
@@ -97,10 +89,8 @@ def test_the_same_seed_gives_the_same_points_and_another_seed_others():
 
 
 def test_an_unset_random_state_is_seeded_per_replicate():
-    RECORD.clear()
-    X, y, labels = mean_data({"A": 1.0}, rows=60, seed=0)
-    measured = measure_curves(X, y, labels, estimator=RecordingRegressor(),
-                              scoring="neg_mean_absolute_error", sizes=[10], replicates=3)
+    measured, _ = recorded_measure({"A": 1.0}, rows=60, data_seed=0,
+                                   scoring="neg_mean_absolute_error", sizes=[10], replicates=3)
     states = {state for _, _, state in RECORD}
     assert len(states) == 3 and None not in states
     assert set(measured.points["seed"] % 2**31) == states

@@ -115,7 +115,7 @@ def run_simulation(
 def _check_output(out: str | Path | None, exports: bool) -> Path | None:
     if out is None:
         if exports:
-            raise InputError("vcf=True and plink=True need out, the folder the files go in")
+            raise InputError("vcf=True or plink=True needs out, the folder the files go in")
         return None
     folder = Path(out)
     if folder.exists() and not folder.is_dir():

@@ -135,8 +135,8 @@ def simulate_command(
 #: The phrases of the simulation's messages that name its parameters -> this command's options.
 _FLAGS = {
     "p_threshold": "--p-threshold",
-    "vcf=True and plink=True need out, the folder the files go in":
-        "--vcf and --plink need --out DIR, the folder the files go in",
+    "vcf=True or plink=True needs out, the folder the files go in":
+        "--vcf or --plink needs --out DIR, the folder the files go in",
     "out '": "--out '",
 }
 

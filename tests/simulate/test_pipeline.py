@@ -11,7 +11,7 @@ from simulate.pipeline import run_simulation, simulation_config
 @pytest.mark.parametrize(
     ("outputs", "message"),
     [
-        ({"plink": True}, "vcf=True and plink=True need out, the folder the files go in"),
+        ({"plink": True}, "vcf=True or plink=True needs out, the folder the files go in"),
         ({"vcf": True, "out": "FILE"}, "out 'FILE' is a file; give a folder"),
     ],
 )

@@ -72,7 +72,7 @@ def test_the_report_says_the_threshold_the_variants_and_intervals(tmp_path, caps
     [
         (["--h2", "2", "--out", "OUT"], "h2 must be in (0, 1)"),
         (["--groups", "CEU,ABC", "--out", "OUT"], "groups must be some of"),
-        (["--plink"], "--vcf and --plink need --out DIR, the folder the files go in"),
+        (["--plink"], "--vcf or --plink needs --out DIR, the folder the files go in"),
         (["--rho", "-3", "--out", "OUT"], "rho must be in"),
         (["--p-threshold", "0", "--out", "OUT"], "--p-threshold must be in (0, 1]"),
         (["--workers", "0", "--out", "OUT"], "Invalid value for '--workers'"),

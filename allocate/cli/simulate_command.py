@@ -134,6 +134,8 @@ def simulate_command(
 
 #: The phrases of the simulation's messages that name its parameters -> this command's options.
 _FLAGS = {
+    "n_per_group": "--n-per-group",
+    "chromosome_length": "--chromosome-length",
     "p_threshold": "--p-threshold",
     "vcf=True or plink=True needs out, the folder the files go in":
         "--vcf or --plink needs --out DIR, the folder the files go in",

@@ -75,6 +75,7 @@ def test_the_report_says_the_threshold_the_variants_and_intervals(tmp_path, caps
         (["--plink"], "--vcf or --plink needs --out DIR, the folder the files go in"),
         (["--rho", "-3", "--out", "OUT"], "rho must be in"),
         (["--p-threshold", "0", "--out", "OUT"], "--p-threshold must be in (0, 1]"),
+        (["--n-per-group", "1", "--out", "OUT"], "--n-per-group must be a whole number >= 2"),
         (["--workers", "0", "--out", "OUT"], "Invalid value for '--workers'"),
     ],
 )

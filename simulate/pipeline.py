@@ -119,7 +119,7 @@ def _check_output(out: str | Path | None, exports: bool) -> Path | None:
         return None
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"out {str(folder)!r} is a file; give a folder")
+        raise InputError(f"the out folder {str(folder)!r} is a file; give a folder")
     return folder
 
 

@@ -139,7 +139,7 @@ _FLAGS = {
     "p_threshold": "--p-threshold",
     "vcf=True or plink=True needs out, the folder the files go in":
         "--vcf or --plink needs --out DIR, the folder the files go in",
-    "out '": "--out '",
+    "the out folder": "the --out folder",
 }
 
 

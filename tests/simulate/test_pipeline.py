@@ -12,7 +12,7 @@ from simulate.pipeline import run_simulation, simulation_config
     ("outputs", "message"),
     [
         ({"plink": True}, "vcf=True or plink=True needs out, the folder the files go in"),
-        ({"vcf": True, "out": "FILE"}, "out 'FILE' is a file; give a folder"),
+        ({"vcf": True, "out": "FILE"}, "the out folder 'FILE' is a file; give a folder"),
     ],
 )
 def test_bad_outputs_are_refused_in_the_library_words_before_any_work(

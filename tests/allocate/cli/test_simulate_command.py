@@ -96,5 +96,5 @@ def test_an_out_that_is_a_file_is_refused_with_the_option(tmp_path, capsys):
     out.write_text("kept")
     code = main([*TINY, "--out", str(out), "--cache-dir", str(cache)])
     error = capsys.readouterr().err
-    assert code == 2 and error == f"error: --out {str(out)!r} is a file; give a folder\n"
+    assert code == 2 and error == f"error: the --out folder {str(out)!r} is a file; give a folder\n"
     assert out.read_text() == "kept" and not cache.exists()

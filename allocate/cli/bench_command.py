@@ -29,7 +29,19 @@ def _split(text: str | None, cast, option: str) -> tuple | None:
         ) from None
 
 
+#: The phrases of the benchmark's messages that name its parameters -> this command's options.
+_FLAGS = {
+    "raise budgets or lower pilot": "raise --budgets (the preset sets the pilot)",
+    "give run_benchmark a new out folder, or the same config as before":
+        "give a new --out folder, or the same options as before",
+    "give run_benchmark a new out folder": "give a new --out folder",
+    "executor='dask' needs scheduler, the address of a dask scheduler":
+        "--executor dask needs --scheduler ADDRESS",
+}
+
+
 @app.command("bench")
+@said_with_flags(_FLAGS)
 def bench_command(
     preset: Annotated[
         PresetChoice,
@@ -82,20 +94,19 @@ def bench_command(
     """Run every sampling strategy on simulated cohorts and compare them with the oracle."""
     from simulate.benchmark import preset_config
 
-    with said_with_flags(_FLAGS):
-        config = preset_config(
-            preset.value,
-            strategies=_split(strategies, str, "--strategies"),
-            utilities=_split(utility, str, "--utility"),
-            budgets=_split(budgets, float, "--budgets"),
-            cost_ratios=_split(cost_ratio, float, "--cost-ratio"),
-            training=_split(training, str, "--training"),
-            replicates=replicates,
-            seed=seed,
-            held_out_test=held_out_test,
-        )
-        folder = out if out is not None else Path(f"bench-{preset.value}")
-        result = _run_with_progress(config, folder, executor.value, workers, scheduler)
+    config = preset_config(
+        preset.value,
+        strategies=_split(strategies, str, "--strategies"),
+        utilities=_split(utility, str, "--utility"),
+        budgets=_split(budgets, float, "--budgets"),
+        cost_ratios=_split(cost_ratio, float, "--cost-ratio"),
+        training=_split(training, str, "--training"),
+        replicates=replicates,
+        seed=seed,
+        held_out_test=held_out_test,
+    )
+    folder = out if out is not None else Path(f"bench-{preset.value}")
+    result = _run_with_progress(config, folder, executor.value, workers, scheduler)
     if plot:
         from simulate.bench_plots import save_benchmark_figures
 
@@ -103,17 +114,6 @@ def bench_command(
         # A new result with the figures listed: results are not changed after the fact.
         result = replace(result, files={**result.files, **{p.name: p for p in figures}})
     _print_report(result)
-
-
-#: The phrases of the benchmark's messages that name its parameters -> this command's options.
-_FLAGS = {
-    "raise budgets or lower pilot": "raise --budgets (the preset sets the pilot)",
-    "give run_benchmark a new out folder, or the same config as before":
-        "give a new --out folder, or the same options as before",
-    "give run_benchmark a new out folder": "give a new --out folder",
-    "executor='dask' needs scheduler, the address of a dask scheduler":
-        "--executor dask needs --scheduler ADDRESS",
-}
 
 
 def _run_with_progress(config, folder: Path, executor: str, workers, scheduler):

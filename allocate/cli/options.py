@@ -42,6 +42,7 @@ def said_with_flags(flags: Mapping[str, str]) -> Iterator[None]:
     The library names its parameters (``budgets``, ``out``), so that a notebook user can act
     on its messages; a command maps the phrases it can meet, ``{"raise budgets": "raise
     --budgets"}``, so that its one-line error says how to fix the call with its options.
+    Use it around the library call, or as a decorator of the whole command.
     """
     try:
         yield

@@ -32,7 +32,19 @@ def _groups(text: str | None) -> tuple[str, ...] | None:
     return groups
 
 
+#: The phrases of the simulation's messages that name its parameters -> this command's options.
+_FLAGS = {
+    "n_per_group": "--n-per-group",
+    "chromosome_length": "--chromosome-length",
+    "p_threshold": "--p-threshold",
+    "vcf=True or plink=True needs out, the folder the files go in":
+        "--vcf or --plink needs --out DIR, the folder the files go in",
+    "the out folder": "the --out folder",
+}
+
+
 @app.command("simulate")
+@said_with_flags(_FLAGS)
 def simulate_command(
     ctx: typer.Context,
     preset: Annotated[
@@ -103,44 +115,32 @@ def simulate_command(
     """Simulate a cohort under the out-of-Africa model and show how its PRS transfer."""
     from simulate.pipeline import run_simulation, simulation_config
 
-    with said_with_flags(_FLAGS):
-        config = simulation_config(
-            preset.value,
-            groups=_groups(groups),
-            n_per_group=n_per_group,
-            chromosomes=chromosomes,
-            chromosome_length=chromosome_length,
-            h2=h2,
-            causal=causal,
-            rho=rho,
-            prevalence=prevalence,
-            method=method.value,
-            p_threshold=p_threshold,
-            seed=seed,
-        )
-        folder = (cache_dir or _default_cache()) if cache else None
-        cores = workers or os.cpu_count() or 1
-        options = dict(
-            cache_dir=folder, out=out, vcf=vcf, plink=plink, workers=cores,
-            command=_command_line(ctx),
-        )  # fmt: skip
-        if as_json:
-            report = run_simulation(config, **options)
-            typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
-            return
-        report = _run_with_progress(config, options)
+    config = simulation_config(
+        preset.value,
+        groups=_groups(groups),
+        n_per_group=n_per_group,
+        chromosomes=chromosomes,
+        chromosome_length=chromosome_length,
+        h2=h2,
+        causal=causal,
+        rho=rho,
+        prevalence=prevalence,
+        method=method.value,
+        p_threshold=p_threshold,
+        seed=seed,
+    )
+    folder = (cache_dir or _default_cache()) if cache else None
+    cores = workers or os.cpu_count() or 1
+    options = dict(
+        cache_dir=folder, out=out, vcf=vcf, plink=plink, workers=cores,
+        command=_command_line(ctx),
+    )  # fmt: skip
+    if as_json:
+        report = run_simulation(config, **options)
+        typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        return
+    report = _run_with_progress(config, options)
     _print_report(report)
-
-
-#: The phrases of the simulation's messages that name its parameters -> this command's options.
-_FLAGS = {
-    "n_per_group": "--n-per-group",
-    "chromosome_length": "--chromosome-length",
-    "p_threshold": "--p-threshold",
-    "vcf=True or plink=True needs out, the folder the files go in":
-        "--vcf or --plink needs --out DIR, the folder the files go in",
-    "the out folder": "the --out folder",
-}
 
 
 def _command_line(ctx: typer.Context) -> list[str]:

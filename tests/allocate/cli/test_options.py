@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 from allocate.cli.options import said_with_flags
@@ -33,3 +35,17 @@ def test_other_errors_pass_through_unchanged():
     with pytest.raises(ValueError) as raised, said_with_flags(FLAGS):
         raise original
     assert raised.value is original
+
+
+def test_as_a_decorator_it_says_each_call_s_error_and_keeps_the_signature():
+    @said_with_flags(FLAGS)
+    def command(budget: float = 10.0) -> float:
+        """The command's help."""
+        raise InputError(f"budget {budget:g} is below the pilot's cost; raise budgets or lower"
+                         " pilot")
+
+    for budget in (10.0, 20.0):  # a fresh context each call
+        with pytest.raises(InputError, match=f"^budget {budget:g} .*; raise --budgets$"):
+            command(budget)
+    assert command.__doc__ == "The command's help."
+    assert list(inspect.signature(command).parameters) == ["budget"]

@@ -74,7 +74,12 @@ def plan_command(
 
 
 #: Library parameters in plan()'s messages, and the options that set them here.
-_FLAGS = {"pass budget=": "pass --budget", "(integer=False)": "(--continuous)"}
+_FLAGS = {
+    "pass budget=": "pass --budget",
+    "(integer=False)": "(--continuous)",
+    "budget must be a number": "--budget must be a number",
+    "p must be a number >= 1": "--p must be a number >= 1",
+}
 
 
 def _plan_warnings(spec, result) -> list[str]:

@@ -111,8 +111,8 @@ def test_plot_is_written(tmp_path, capsys):
     ("args", "message"),
     [
         (["nowhere.toml"], r"study file 'nowhere.toml' does not exist"),
-        ([GENOMIC, "--budget", "-5"], r"budget must be a number >= 0; got -5.0"),
-        ([GENOMIC, "--p", "0.5"], r"p must be a number >= 1"),
+        ([GENOMIC, "--budget", "-5"], r"error: --budget must be a number >= 0; got -5.0"),
+        ([GENOMIC, "--p", "0.5"], r"error: --p must be a number >= 1; got 0.5"),
         ([GENOMIC, "--budget", "10"], r"the quotas cost .* more than the budget 10"),
         ([GENOMIC, "--plot", "plan.txt"], r"--plot must end in .png, .pdf, .svg"),
         ([GENOMIC, "--utility", "fair"], r"Invalid value for '--utility'"),

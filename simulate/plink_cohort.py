@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from allocate.errors import InputError
+from simulate.cohort import DEFAULT_MAX_DECODED_BYTES
 
 __all__ = ["PlinkCohort", "ObservedTrait", "read_plink_cohort", "read_id_table"]
 
@@ -100,8 +101,9 @@ class PlinkCohort:
     parameters: CohortFilters
     notes: tuple[str, ...]
     _store: object
-    _rows: np.ndarray
-    _columns: np.ndarray
+    _rows: np.ndarray  # .fam row of each kept individual
+    _columns: np.ndarray  # .bim row of each kept variant
+    _held: np.ndarray | None = None  # kept individuals x every .bim variant, when in memory
 
     @property
     def num_individuals(self) -> int:
@@ -119,9 +121,12 @@ class PlinkCohort:
 
     def dosages(self, individuals=None, variants=None) -> np.ndarray:
         """Dosages of the A1 allele (0, 1, 2) as int8, individuals x variants (cohort indices)."""
-        rows = self._rows if individuals is None else self._rows[np.asarray(individuals)]
+        rows = np.arange(self.num_individuals) if individuals is None else \
+            np.asarray(individuals, dtype=np.intp)  # fmt: skip
         cols = self._columns if variants is None else self._columns[np.asarray(variants)]
-        return self._store.read(rows, cols)
+        if self._held is not None:
+            return self._held[np.ix_(rows, cols)]
+        return self._store.read(self._rows[rows], cols)
 
     def summary(self) -> str:
         counts = ", ".join(f"{g} {int((self.group == g).sum())}" for g in self.groups)
@@ -140,6 +145,7 @@ def read_plink_cohort(
     phenotype_column: str | None = None,
     binary: bool | None = None,
     maf: float = 0.01,
+    max_memory_bytes: int = DEFAULT_MAX_DECODED_BYTES,
 ) -> PlinkCohort:
     """Read a PLINK 1 cohort, its phenotype and each individual's group.
 
@@ -164,6 +170,9 @@ def read_plink_cohort(
         trait counts -9 (or ``NA``) as missing.
     maf : float
         The minor-allele frequency floor of the variants a score may use.
+    max_memory_bytes : int
+        The kept individuals' genotypes are held in memory (one byte each) when they fit in
+        this; otherwise every read goes to the ``.bed`` file (the same genotypes, slower).
 
     Returns
     -------
@@ -203,7 +212,7 @@ def read_plink_cohort(
     notes = _left_out_notes(labels, values)
     if kept.size == 0:
         raise InputError("no individual of the .fam has both a group label and a phenotype")
-    columns, missing_note = _complete_variants(store, kept, len(bim))
+    columns, missing_note, held = _complete_variants(store, kept, len(bim), max_memory_bytes)
     notes += missing_note
     group = np.array([str(labels[i]).strip() for i in kept], dtype=object)
     trait_values = values[kept]
@@ -213,7 +222,7 @@ def read_plink_cohort(
         group=group, groups=tuple(dict.fromkeys(group)), variants=bim.iloc[columns]
         .reset_index(drop=True), trait=ObservedTrait(trait_values, prevalence),
         parameters=CohortFilters(float(maf)), notes=notes, _store=store, _rows=kept,
-        _columns=columns,
+        _columns=columns, _held=held,
     )  # fmt: skip
 
 
@@ -354,13 +363,19 @@ def _left_out_notes(labels: np.ndarray, values: np.ndarray) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _complete_variants(store, rows: np.ndarray, variants: int) -> tuple[np.ndarray, tuple]:
-    """Variant columns with no missing call among ``rows``, and a note of those left out."""
+def _complete_variants(store, rows: np.ndarray, variants: int, max_bytes: int):
+    """Variant columns with no missing call among ``rows``, a note of those left out, and the
+    ``rows`` x every variant genotypes when they fit in ``max_bytes`` (else None)."""
     chunk = int(np.clip(_CHECK_BYTES // max(rows.size, 1), 1, 8192))
     complete = np.ones(variants, dtype=bool)
+    held = np.empty((rows.size, variants), dtype=np.int8) if rows.size * variants <= max_bytes \
+        else None  # fmt: skip
     for start in range(0, variants, chunk):
         columns = np.arange(start, min(start + chunk, variants))
-        complete[columns] = ~(store.read(rows, columns) == _MISSING_CALL).any(axis=0)
+        block = store.read(rows, columns)
+        complete[columns] = ~(block == _MISSING_CALL).any(axis=0)
+        if held is not None:
+            held[:, columns] = block
     kept = np.flatnonzero(complete)
     if kept.size == 0:
         raise InputError("every variant has a missing genotype call in the kept individuals; "
@@ -368,7 +383,7 @@ def _complete_variants(store, rows: np.ndarray, variants: int) -> tuple[np.ndarr
     dropped = variants - kept.size
     note = (f"{dropped} variant(s) with a missing genotype call: left out (impute to keep "
             "them)",) if dropped else ()  # fmt: skip
-    return kept, note
+    return kept, note, held
 
 
 def _first_line(error: BaseException) -> str:

@@ -160,8 +160,13 @@ def test_what_the_files_hold_and_the_cohort_leaves_out_is_said(small_cohort, pil
         "1 variant(s) with a missing genotype call: left out (impute to keep them)",
     )
     assert list(cohort.variants["sid"]) == list(np.delete(properties["sid"], 7))
-    expected = small_cohort.dosages(np.arange(5), np.delete(np.arange(20), 7))
-    assert np.array_equal(cohort.dosages(np.arange(5), np.arange(19)), expected)
+    rows, columns = np.arange(0, 890, 7), np.arange(19)
+    expected = small_cohort.dosages(rows, np.delete(np.arange(20), 7))
+    assert np.array_equal(cohort.dosages(rows, columns), expected)  # held in memory
+    from_file = read_plink_cohort(tmp_path / "holes", groups=tmp_path / "some.txt",
+                                  phenotype=pilot["height"], phenotype_column="height",
+                                  max_memory_bytes=0)  # fmt: skip
+    assert np.array_equal(from_file.dosages(rows, columns), expected)  # read from the .bed
 
 
 def test_bad_library_inputs_name_the_parameter(pilot):

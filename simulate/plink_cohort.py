@@ -366,16 +366,14 @@ def _left_out_notes(labels: np.ndarray, values: np.ndarray) -> tuple[str, ...]:
 def _complete_variants(store, rows: np.ndarray, variants: int, max_bytes: int):
     """Variant columns with no missing call among ``rows``, a note of those left out, and the
     ``rows`` x every variant genotypes when they fit in ``max_bytes`` (else None)."""
+    everything = np.arange(variants)
+    held = store.read(rows, everything) if rows.size * variants <= max_bytes else None
     chunk = int(np.clip(_CHECK_BYTES // max(rows.size, 1), 1, 8192))
     complete = np.ones(variants, dtype=bool)
-    held = np.empty((rows.size, variants), dtype=np.int8) if rows.size * variants <= max_bytes \
-        else None  # fmt: skip
     for start in range(0, variants, chunk):
-        columns = np.arange(start, min(start + chunk, variants))
-        block = store.read(rows, columns)
+        columns = slice(start, start + chunk)
+        block = store.read(rows, everything[columns]) if held is None else held[:, columns]
         complete[columns] = ~(block == _MISSING_CALL).any(axis=0)
-        if held is not None:
-            held[:, columns] = block
     kept = np.flatnonzero(complete)
     if kept.size == 0:
         raise InputError("every variant has a missing genotype call in the kept individuals; "

@@ -27,6 +27,7 @@ from simulate.demography import out_of_africa_3g09
 from simulate.export import fam_phenotype, write_plink, write_vcf
 from simulate.metrics import PlattScaling, auc, decision_utility, fit_platt, r_squared
 from simulate.phenotype import Phenotype, simulate_phenotype
+from simulate.plink_cohort import PlinkCohort, read_plink_cohort
 from simulate.prs import (
     CohortSplit,
     PolygenicScore,
@@ -37,6 +38,7 @@ from simulate.prs import (
     portability,
     split_cohort,
 )
+from simulate.score_curves import measure_plink_curves, measure_score_curves
 from simulate.shrinkage import ld_blocks, ldpred_inf_weights, marginal_correlations
 from simulate.source import GenomicSource, genomic_source_for_benchmark
 from simulate.store import GenotypeStore, write_genotype_store
@@ -85,4 +87,8 @@ __all__ = [
     "fam_phenotype",
     "write_plink",
     "write_vcf",
+    "PlinkCohort",
+    "read_plink_cohort",
+    "measure_plink_curves",
+    "measure_score_curves",
 ]

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from simulate_fixtures import small_cohort  # noqa: F401 (a fixture)
@@ -110,3 +116,16 @@ def test_the_output_must_be_a_csv(capsys, files, tmp_path):
     code, _, err = run(capsys, "measure-plink", files / "pilot", *GROUPS[:1],
                        files / "groups.txt", "-o", tmp_path / "points.txt")  # fmt: skip
     assert code == 2 and "--output must end in .csv" in err and not list(tmp_path.iterdir())
+
+
+def test_the_getting_started_commands_run_as_written(tmp_path):
+    page = (Path(__file__).parent.parent / "docs" / "start.md").read_text()
+    section = page[page.index("### From a PLINK cohort"):page.index("## Collecting in rounds")]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    assert "fairalloc measure-plink" in block and "fairalloc fit points.csv" in block
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    done = subprocess.run(["bash", "-e", "-c", block], cwd=tmp_path, capture_output=True,
+                          text=True, env={**os.environ, "PATH": path}, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(read_points(tmp_path / "points.csv")) == 3 * 4 * 3
+    assert "objective (maximin score)" in done.stdout

@@ -158,7 +158,9 @@ def measure_plink_command(
                           "(case), 0 and -9 missing; otherwise quantitative (-9 missing)."),
     ] = TraitChoice.auto,
     metric: Annotated[
-        str, typer.Option(help="r2 or auc (binary traits). Default: auc for a binary trait, r2 otherwise.")
+        str,
+        typer.Option(help="r2 or auc (binary traits). Default: auc for a binary trait, r2 "
+                          "otherwise."),
     ] = "",
     sizes: Annotated[
         list[str] | None,

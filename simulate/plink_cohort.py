@@ -188,6 +188,9 @@ def read_plink_cohort(
 
     if not 0 <= maf < 0.5:
         raise InputError(f"maf must lie in [0, 0.5); got {maf}")
+    if phenotype is None and phenotype_column is not None:
+        raise InputError("phenotype_column names a column of a phenotype file; give phenotype "
+                         "too (the .fam's phenotype has no column name)")  # fmt: skip
     bed_path, bim_path, fam_path = plink_files(prefix)
     for path in (bed_path, bim_path, fam_path):
         if not path.is_file():
@@ -250,7 +253,7 @@ def read_id_table(path: str | Path, *, what: str) -> pd.DataFrame:
 def _read_fam(path: Path) -> pd.DataFrame:
     names = ["fid", "iid", "father", "mother", "sex", "pheno"]
     table = _read_plink_text(path, names)
-    if table["iid"].duplicated().any() and table[["fid", "iid"]].duplicated().any():
+    if table[["fid", "iid"]].duplicated().any():
         first = table.loc[table[["fid", "iid"]].duplicated(), "iid"].iloc[0]
         raise InputError(f"{path} names individual {first!r} twice (same FID and IID)")
     return table

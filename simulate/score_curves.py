@@ -172,7 +172,7 @@ def measure_score_curves(
     tests = {g: int(splits[0].test[g].size) for g in cohort.groups}
     if metric == "auc":
         _check_test_classes(trait, splits)
-    pools = {g: min(s.max_training(g, trait) for s in splits) for g in cohort.groups}
+    pools = {g: min(_largest_training(s, g, trait) for s in splits) for g in cohort.groups}
     if trait.binary:
         _check_case_control_sizes(sizes, pools, splits[0], trait)
     plan = _size_plan(pools, sizes, fractions, training, tests, _prepared(cohort, trait))
@@ -316,8 +316,19 @@ def _check_test_classes(trait, splits: list[CohortSplit]) -> None:
                              "'auc' is undefined; ask for a larger test_size")  # fmt: skip
 
 
+def _largest_training(split: CohortSplit, group: str, trait) -> int:
+    """The largest training set of ``group``: its pool, or for a binary trait half cases and
+    half controls (twice the rarer class; :meth:`CohortSplit.max_training` counts the cases
+    only, which the rarer class is in the simulations)."""
+    largest = split.max_training(group, trait)
+    if trait.binary:
+        controls = int((trait.values[split.pool[group]] == 0).sum())
+        largest = min(largest, 2 * controls)
+    return largest
+
+
 def _check_case_control_sizes(sizes, pools: dict[str, int], split: CohortSplit, trait) -> None:
-    """Explicit sizes within each group's case-control limit: twice its training cases."""
+    """Explicit sizes within each group's case-control limit: twice its rarer class."""
     if sizes is None:
         return
     for group, limit in pools.items():

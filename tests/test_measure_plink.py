@@ -178,3 +178,19 @@ def test_bad_library_inputs_name_the_parameter(pilot):
         measure_plink_curves(pilot["prefix"], groups=pilot["groups"], phenotype=pilot["height"])
     with pytest.raises(InputError, match="reference must be"):
         _height(pilot, reference=5)
+
+
+def test_a_binary_trait_trains_half_cases_up_to_twice_the_rarer_class(small_cohort):  # noqa: F811
+    common = simulate_phenotype(small_cohort, h2=0.8, causal=10, prevalence=0.7, seed=3)
+    measured = measure_score_curves(small_cohort, common, fractions=(0.25, 1.0), replicates=1,
+                                    reference=40)  # fmt: skip
+    (split,) = replicate_splits(small_cohort, common, test_size=0.25, reference=40,
+                                seeds=replicate_seeds(0, 1))  # fmt: skip
+    for group in small_cohort.groups:
+        controls = int((common.values[split.pool[group]] == 0).sum())
+        assert measured.pools[group] == 2 * controls  # cases are the common class here
+        members, _ = split.training(group, 2 * controls, common)
+        assert common.values[members].sum() == controls  # half cases
+    largest = max(measured.pools.values())
+    with pytest.raises(InputError, match="half-case training sets reach at most"):
+        measure_score_curves(small_cohort, common, sizes=[20, largest + 1], reference=40)

@@ -85,6 +85,7 @@ BAD_INPUT = [
     (["pilot", "--groups", "strangers.txt", "--group-column", "site"], "no individual of"),
     (["missing", *GROUPS], "no file"),
     (["pilot", *GROUPS, "--pheno", "height.txt"], "give --pheno-column"),
+    (["pilot", *GROUPS, "--pheno-column", "height"], "give --pheno too"),
     (["pilot", *GROUPS, "--pheno", "height.txt", "--pheno-column", "bmi"], "no column 'bmi'"),
     (["pilot", *GROUPS, "--pheno", "text.txt"], "must be a number; found 'tall'"),
     (["pilot", *GROUPS, *HEIGHT, "--sizes", "20,300"], "fewer than the largest size asked"),

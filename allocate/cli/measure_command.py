@@ -244,6 +244,8 @@ _FLAGS = {
 _PLINK_FLAGS = {
     **_FLAGS,
     "give phenotype_column": "give --pheno-column",
+    "phenotype_column names a column of a phenotype file; give phenotype too":
+        "--pheno-column names a column of a --pheno file; give --pheno too",
     "reference must": "--reference must",
     "maf must": "--maf must",
     "use metric 'r2'": "use --metric r2",

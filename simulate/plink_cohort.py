@@ -57,6 +57,11 @@ class ObservedTrait:
     def binary(self) -> bool:
         return self.prevalence is not None
 
+    def heritability(self, group: str) -> float:
+        """Unknown for a measured trait (LDpred-inf asks for it when not given one)."""
+        raise InputError("a measured trait's heritability is unknown; give ScoreTrainer's h2 "
+                         "(trainer_options={'h2': ...}) to train LDpred-inf scores")
+
 
 @dataclass(frozen=True)
 class CohortFilters:
@@ -127,6 +132,10 @@ class PlinkCohort:
         if self._held is not None:
             return self._held[np.ix_(rows, cols)]
         return self._store.read(self._rows[rows], cols)
+
+    def haplotypes(self, individuals, variants) -> np.ndarray:
+        """Not held: PLINK 1 genotypes are unphased (``ld="haplotype"`` needs phase)."""
+        raise InputError("a PLINK cohort's genotypes are unphased; clump with ld='dosage'")
 
     def summary(self) -> str:
         counts = ", ".join(f"{g} {int((self.group == g).sum())}" for g in self.groups)

@@ -159,7 +159,7 @@ def measure_score_curves(
         too small for the largest size plus its test people, test people of a single class
         for AUC, sizes under 10, or options out of range.
     """
-    from allocate.measure import _check_options, _size_plan
+    from allocate.measure import _check_options
 
     metric = _resolve_metric(metric, trait)
     _check_options(training, replicates, test_size)
@@ -169,14 +169,9 @@ def measure_score_curves(
     seeds = replicate_seeds(seed, replicates)
     splits = replicate_splits(cohort, trait, test_size=test_size, reference=int(reference),
                               seeds=seeds)  # fmt: skip
-    tests = {g: int(splits[0].test[g].size) for g in cohort.groups}
     if metric == "auc":
         _check_test_classes(trait, splits)
-    pools = {g: min(_largest_training(s, g, trait) for s in splits) for g in cohort.groups}
-    if trait.binary:
-        _check_case_control_sizes(sizes, pools, splits[0], trait)
-    plan = _size_plan(pools, sizes, fractions, training, tests, _prepared(cohort, trait))
-    _check_smallest(plan)
+    plan, pools = _size_plan(cohort, trait, splits, sizes, fractions, training)
     total = len(seeds) * (sum(map(len, plan.values())) if training == "own"
                           else len(plan[cohort.groups[0]]))  # fmt: skip
     counter = _Counter(total, progress)
@@ -185,15 +180,10 @@ def measure_score_curves(
         scorer = _Scorer(cohort, trait, split, metric, dict(trainer_options or {}))
         rows += scorer.own(plan, split_seed, counter) if training == "own" else \
             scorer.pooled(plan, split_seed, counter)  # fmt: skip
-    points = pd.DataFrame(rows, columns=["group", "n", "n_total", "value", "seed"])
-    order = {g: i for i, g in enumerate(cohort.groups)}  # as allocate.measure_curves sorts
-    points = points.sort_values(
-        ["group", "seed", "n"], key=lambda c: c.map(order) if c.name == "group" else c,
-        kind="stable",
-    ).reset_index(drop=True)
     return MeasuredCurves(
-        points=points, metric=metric, sense="score", score_max=1.0, training=training,
-        test_rows=tests, pools=pools, training_runs=counter.done,
+        points=_points_table(rows, cohort.groups), metric=metric, sense="score",
+        score_max=1.0, training=training, test_rows={g: int(t.size) for g, t in
+        splits[0].test.items()}, pools=pools, training_runs=counter.done,
     )  # fmt: skip
 
 
@@ -265,6 +255,30 @@ class _Scorer:
         value = value - value.mean()
         y = self.trait.values[test]
         return auc(value, y) if self.metric == "auc" else r_squared(value, y)
+
+
+def _size_plan(cohort, trait, splits, sizes, fractions, training):
+    """Training sizes per group (:func:`allocate.measure_curves`'s rules, checked against
+    each group's largest training set in every split), and those largest sets."""
+    from allocate.measure import _size_plan as table_size_plan
+
+    pools = {g: min(_largest_training(s, g, trait) for s in splits) for g in cohort.groups}
+    if trait.binary:
+        _check_case_control_sizes(sizes, pools, splits[0], trait)
+    tests = {g: int(t.size) for g, t in splits[0].test.items()}
+    plan = table_size_plan(pools, sizes, fractions, training, tests, _prepared(cohort, trait))
+    _check_smallest(plan)
+    return plan, pools
+
+
+def _points_table(rows: list[tuple], groups: Sequence[str]) -> pd.DataFrame:
+    """The points, sorted as :func:`allocate.measure_curves` sorts them."""
+    points = pd.DataFrame(rows, columns=["group", "n", "n_total", "value", "seed"])
+    order = {g: i for i, g in enumerate(groups)}
+    return points.sort_values(
+        ["group", "seed", "n"], key=lambda c: c.map(order) if c.name == "group" else c,
+        kind="stable",
+    ).reset_index(drop=True)
 
 
 class _Counter:

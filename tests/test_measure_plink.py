@@ -194,3 +194,11 @@ def test_a_binary_trait_trains_half_cases_up_to_twice_the_rarer_class(small_coho
     largest = max(measured.pools.values())
     with pytest.raises(InputError, match="half-case training sets reach at most"):
         measure_score_curves(small_cohort, common, sizes=[20, largest + 1], reference=40)
+
+
+def test_trainer_options_a_measured_trait_cannot_serve_are_refused(pilot):
+    options = dict(sizes=[40, 80], replicates=1, reference=40)
+    with pytest.raises(InputError, match="heritability is unknown"):
+        _height(pilot, trainer_options={"method": "ldpred-inf"}, **options)
+    with pytest.raises(InputError, match="unphased"):
+        _height(pilot, trainer_options={"ld": "haplotype"}, **options)

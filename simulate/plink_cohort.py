@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
+from allocate import InputError
 from simulate.cohort import DEFAULT_MAX_DECODED_BYTES
 
 __all__ = ["PlinkCohort", "ObservedTrait", "read_plink_cohort", "read_id_table"]

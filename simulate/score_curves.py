@@ -9,13 +9,9 @@ on the group's held-out people. :func:`measure_score_curves` does the same on a 
 read, simulated (:class:`simulate.cohort.Cohort`) or real (:class:`simulate.plink_cohort.
 PlinkCohort`).
 
-For each replicate, each group's people are put in a seeded random order (stratified by case
-status for a binary trait), exactly as :func:`allocate.measure_curves` orders a group's rows:
-the first ``test_size`` are the group's test people, the rest its training pool, in that order.
-A training size ``n`` is the first ``n`` of the pool (for a binary trait the first ``n/2``
-cases and ``n/2`` controls, as the simulated source trains), so every smaller training set is a
-subset of every larger one. The reference panel (genotypes only, for LD) is drawn from each
-group's training pool, never from its test people. Each group is scored on its own test people.
+Who trains and who is tested is :mod:`simulate.score_design`'s: nested training sets from
+each group's training pool, test people no score trains on, a reference panel drawn from the
+pool. Each group is scored on its own test people, and every metric is a score (best 1).
 """
 
 from __future__ import annotations
@@ -28,18 +24,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
-from allocate.measure import MeasuredCurves, PreparedData, replicate_seeds
+from allocate import InputError, MeasuredCurves
 from simulate.metrics import auc, r_squared
 from simulate.prs import CohortSplit, PolygenicScore, ScoreTrainer
+from simulate.score_design import replicate_splits, size_plan, training_limits
 from simulate.training_data import TrainingData
 
-__all__ = ["measure_plink_curves", "measure_score_curves", "replicate_splits", "SCORE_METRICS"]
+__all__ = ["measure_plink_curves", "measure_score_curves", "SCORE_METRICS"]
 
 #: Metrics of a score on a group's test people: R^2 with the phenotype, AUC (binary traits).
 SCORE_METRICS: tuple[str, ...] = ("r2", "auc")
-#: The smallest training size measured, as the simulated source's.
-MINIMUM_SIZE = 10
 
 
 def measure_plink_curves(
@@ -159,56 +153,28 @@ def measure_score_curves(
         too small for the largest size plus its test people, test people of a single class
         for AUC, sizes under 10, or options out of range.
     """
-    from allocate.measure import _check_options
-
     metric = _resolve_metric(metric, trait)
-    _check_options(training, replicates, test_size)
-    if isinstance(reference, bool) or int(reference) != reference or reference < 10:
-        raise InputError(f"reference must be a whole number >= 10; got {reference}")
+    if training not in ("own", "pooled"):
+        raise InputError(f"training must be 'own' or 'pooled'; got {training!r}")
     _check_classes(cohort, trait, training)
-    seeds = replicate_seeds(seed, replicates)
-    splits = replicate_splits(cohort, trait, test_size=test_size, reference=int(reference),
-                              seeds=seeds)  # fmt: skip
+    splits = replicate_splits(cohort, trait, test_size=test_size, reference=reference,
+                              replicates=replicates, seed=seed)  # fmt: skip
     if metric == "auc":
         _check_test_classes(trait, splits)
-    plan, pools = _size_plan(cohort, trait, splits, sizes, fractions, training)
-    total = len(seeds) * (sum(map(len, plan.values())) if training == "own"
-                          else len(plan[cohort.groups[0]]))  # fmt: skip
+    plan = size_plan(splits, trait, sizes=sizes, fractions=fractions, training=training)
+    total = len(splits) * (sum(map(len, plan.values())) if training == "own"
+                           else len(plan[cohort.groups[0]]))  # fmt: skip
     counter = _Counter(total, progress)
     rows = []
-    for split_seed, split in zip(seeds, splits, strict=True):
+    for split in splits:
         scorer = _Scorer(cohort, trait, split, metric, dict(trainer_options or {}))
-        rows += scorer.own(plan, split_seed, counter) if training == "own" else \
-            scorer.pooled(plan, split_seed, counter)  # fmt: skip
+        rows += scorer.own(plan, counter) if training == "own" else scorer.pooled(plan, counter)
     return MeasuredCurves(
         points=_points_table(rows, cohort.groups), metric=metric, sense="score",
         score_max=1.0, training=training, test_rows={g: int(t.size) for g, t in
-        splits[0].test.items()}, pools=pools, training_runs=counter.done,
+        splits[0].test.items()}, pools=training_limits(splits, trait),
+        training_runs=counter.done,
     )  # fmt: skip
-
-
-def replicate_splits(
-    cohort, trait, *, test_size: float | int, reference: int, seeds: Sequence[int]
-) -> list[CohortSplit]:
-    """One split of the cohort per replicate seed: test people, training order, panel.
-
-    Each group's people are ordered as :func:`allocate.measure_curves` orders a group's rows
-    (seeded, stratified by case status for a binary trait); the first ``test_size`` are the
-    test people and the rest the training pool in that order. The reference panel is a
-    seeded draw of ``reference`` people from the pool (all of it when it is smaller).
-    """
-    data = _prepared(cohort, trait)
-    splits = []
-    for seed in seeds:
-        rng = np.random.default_rng(seed)
-        parts = data.split(test_size, rng)
-        panels = {g: np.sort(rng.choice(pool, size=min(reference, pool.size), replace=False))
-                  for g, (_, pool) in parts.items()}  # fmt: skip
-        splits.append(CohortSplit(
-            reference=panels, test={g: np.sort(test) for g, (test, _) in parts.items()},
-            pool={g: pool for g, (_, pool) in parts.items()}, seed=int(seed),
-        ))  # fmt: skip
-    return splits
 
 
 class _Scorer:
@@ -223,8 +189,8 @@ class _Scorer:
         return ScoreTrainer(self.cohort, self.trait, self.split, mode=mode, data=self.data,
                             **self.options)  # fmt: skip
 
-    def own(self, plan: dict[str, list[int]], seed: int, counter) -> list[tuple]:
-        rows = []
+    def own(self, plan: dict[str, list[int]], counter) -> list[tuple]:
+        rows, seed = [], self.split.seed
         for group, wanted in plan.items():
             trainer = self.trainer("own")  # grows through the nested sizes
             for n in wanted:
@@ -233,8 +199,8 @@ class _Scorer:
                 counter.step()
         return rows
 
-    def pooled(self, plan: dict[str, list[int]], seed: int, counter) -> list[tuple]:
-        rows, trainer = [], self.trainer("pooled")
+    def pooled(self, plan: dict[str, list[int]], counter) -> list[tuple]:
+        rows, trainer, seed = [], self.trainer("pooled"), self.split.seed
         for step in range(len(next(iter(plan.values())))):
             sizes = {g: wanted[step] for g, wanted in plan.items()}
             score = trainer.fit(sizes)
@@ -255,20 +221,6 @@ class _Scorer:
         value = value - value.mean()
         y = self.trait.values[test]
         return auc(value, y) if self.metric == "auc" else r_squared(value, y)
-
-
-def _size_plan(cohort, trait, splits, sizes, fractions, training):
-    """Training sizes per group (:func:`allocate.measure_curves`'s rules, checked against
-    each group's largest training set in every split), and those largest sets."""
-    from allocate.measure import _size_plan as table_size_plan
-
-    pools = {g: min(_largest_training(s, g, trait) for s in splits) for g in cohort.groups}
-    if trait.binary:
-        _check_case_control_sizes(sizes, pools, splits[0], trait)
-    tests = {g: int(t.size) for g, t in splits[0].test.items()}
-    plan = table_size_plan(pools, sizes, fractions, training, tests, _prepared(cohort, trait))
-    _check_smallest(plan)
-    return plan, pools
 
 
 def _points_table(rows: list[tuple], groups: Sequence[str]) -> pd.DataFrame:
@@ -328,47 +280,3 @@ def _check_test_classes(trait, splits: list[CohortSplit]) -> None:
         if np.unique(trait.values[test]).size < 2:
             raise InputError(f"group {group!r}: its test people are of a single class, where "
                              "'auc' is undefined; ask for a larger test_size")  # fmt: skip
-
-
-def _largest_training(split: CohortSplit, group: str, trait) -> int:
-    """The largest training set of ``group``: its pool, or for a binary trait half cases and
-    half controls (twice the rarer class; :meth:`CohortSplit.max_training` counts the cases
-    only, which the rarer class is in the simulations)."""
-    largest = split.max_training(group, trait)
-    if trait.binary:
-        controls = int((trait.values[split.pool[group]] == 0).sum())
-        largest = min(largest, 2 * controls)
-    return largest
-
-
-def _check_case_control_sizes(sizes, pools: dict[str, int], split: CohortSplit, trait) -> None:
-    """Explicit sizes within each group's case-control limit: twice its rarer class."""
-    if sizes is None:
-        return
-    for group, limit in pools.items():
-        wanted = sizes.get(group, ()) if isinstance(sizes, Mapping) else sizes
-        numbers = [float(v) for v in wanted if isinstance(v, int | float)]
-        if numbers and max(numbers) > limit:
-            cases = int(trait.values[split.pool[group]].sum())
-            raise InputError(
-                f"group {group!r} has {split.pool[group].size} people for training besides "
-                f"its {split.test[group].size} test people, {cases} of them cases: half-case "
-                f"training sets reach at most {limit}, fewer than the largest size asked, "
-                f"{max(numbers):g}; ask for smaller sizes or a smaller test_size"
-            )
-
-
-def _check_smallest(plan: dict[str, list[int]]) -> None:
-    for group, wanted in plan.items():
-        if min(wanted) < MINIMUM_SIZE:
-            raise InputError(
-                f"group {group!r}: training size {min(wanted)} is under {MINIMUM_SIZE}, too "
-                "few for a scan and a validation split; use larger fractions or explicit sizes"
-            )
-
-
-def _prepared(cohort, trait) -> PreparedData:
-    """The cohort as rows without features: each person's group and phenotype, which is all
-    :func:`allocate.measure_curves`'s split and size checks read."""
-    return PreparedData.from_arrays(np.empty((cohort.group.size, 0)), trait.values,
-                                    cohort.group)  # fmt: skip

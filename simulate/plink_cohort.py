@@ -222,6 +222,10 @@ def read_plink_cohort(
     values, is_binary = _parse_trait(raw, binary)
     kept = np.flatnonzero(~pd.isna(labels) & ~np.isnan(values))
     notes = _left_out_notes(labels, values)
+    if np.isnan(values).all():
+        where = "the .fam's sixth column" if phenotype is None else "the phenotype file"
+        raise InputError(f"{where} holds no phenotype (every value is missing: -9, 0 or NA); "
+                         "give phenotype, a file with the trait")  # fmt: skip
     if kept.size == 0:
         raise InputError("no individual of the .fam has both a group label and a phenotype")
     columns, missing_note, held = _complete_variants(store, kept, len(bim), max_memory_bytes)

@@ -21,13 +21,14 @@ from simulate.phenotype import simulate_phenotype
 @pytest.fixture(scope="module")
 def files(small_cohort, tmp_path_factory):  # noqa: F811
     """The small cohort with a binary trait in its .fam, a quantitative one in a table, a
-    groups table, and a second copy whose .fam holds controls only."""
+    groups table, a copy whose .fam holds controls only and one with no phenotype."""
     folder = tmp_path_factory.mktemp("cli")
     binary = simulate_phenotype(small_cohort, h2=0.8, causal=10, prevalence=0.4, seed=3)
     quantitative = simulate_phenotype(small_cohort, h2=0.8, causal=10, seed=3)
     write_plink(small_cohort, folder / "pilot", phenotype=binary.values)
     write_plink(small_cohort, folder / "controls", phenotype=np.zeros(binary.values.size),
                 binary=True)  # fmt: skip
+    write_plink(small_cohort, folder / "genotypes")  # no phenotype in the .fam
     names = individual_names(small_cohort, np.arange(small_cohort.num_individuals))
     pairs = list(zip(names, small_cohort.group, strict=True))
     (folder / "groups.txt").write_text("IID\tsite\n" + "".join(f"{n}\t{g}\n" for n, g in pairs))
@@ -92,6 +93,7 @@ BAD_INPUT = [
     (["pilot", *GROUPS, "--sizes", "20,200"], "half-case training sets reach at most"),
     (["pilot", *GROUPS, *HEIGHT, "--sizes", "5,20"], "under 10"),
     (["controls", *GROUPS], "single class"),
+    (["genotypes", *GROUPS], "sixth column holds no phenotype (every value is missing"),
     (["pilot", *GROUPS, *HEIGHT, "--metric", "auc"], "needs a binary"),
     (["pilot", *GROUPS, "--metric", "acu"], "did you mean 'auc'"),
     (["pilot", *GROUPS, "--reference", 5], "--reference must be"),
@@ -104,7 +106,8 @@ BAD_INPUT = [
 def test_bad_input_is_one_line_exit_2_and_nothing_written(capsys, files, tmp_path, arguments,
                                                           message):  # fmt: skip
     output = tmp_path / "points.csv"
-    placed = [files / a if a in ("pilot", "controls", "missing") or str(a).endswith(".txt")
+    placed = [files / a if a in ("pilot", "controls", "genotypes", "missing")
+              or str(a).endswith(".txt")
               else a for a in arguments]  # fmt: skip
     code, out, err = run(capsys, "measure-plink", *placed, "-o", output)
     assert code == 2

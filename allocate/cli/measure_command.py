@@ -244,6 +244,7 @@ _FLAGS = {
 _PLINK_FLAGS = {
     **_FLAGS,
     "give phenotype_column": "give --pheno-column",
+    "give phenotype, a file": "give --pheno, a file",
     "phenotype_column names a column of a phenotype file; give phenotype too":
         "--pheno-column names a column of a --pheno file; give --pheno too",
     "reference must": "--reference must",

@@ -213,19 +213,9 @@ def read_plink_cohort(
                          f".fam individuals and {len(bim)} .bim variants: {error}") from None
     labels = _matched_column(fam, read_id_table(groups, what="groups"), group_column,
                              what="groups")  # fmt: skip
-    if phenotype is None:
-        raw = fam["pheno"].to_numpy(dtype=object)
-    else:
-        table = read_id_table(phenotype, what="phenotype")
-        raw = _matched_column(fam, table, _phenotype_column(table, phenotype_column),
-                              what="phenotype")  # fmt: skip
-    values, is_binary = _parse_trait(raw, binary)
+    values, is_binary = _read_trait(fam, phenotype, phenotype_column, binary)
     kept = np.flatnonzero(~pd.isna(labels) & ~np.isnan(values))
     notes = _left_out_notes(labels, values)
-    if np.isnan(values).all():
-        where = "the .fam's sixth column" if phenotype is None else "the phenotype file"
-        raise InputError(f"{where} holds no phenotype (every value is missing: -9, 0 or NA); "
-                         "give phenotype, a file with the trait")  # fmt: skip
     if kept.size == 0:
         raise InputError("no individual of the .fam has both a group label and a phenotype")
     columns, missing_note, held = _complete_variants(store, kept, len(bim), max_memory_bytes)
@@ -240,6 +230,21 @@ def read_plink_cohort(
         parameters=CohortFilters(float(maf)), notes=notes, _store=store, _rows=kept,
         _columns=columns, _held=held,
     )  # fmt: skip
+
+
+def _read_trait(fam: pd.DataFrame, phenotype, column: str | None, binary: bool | None):
+    """Each ``.fam`` individual's phenotype (NaN where missing), and whether it is binary."""
+    if phenotype is None:
+        raw = fam["pheno"].to_numpy(dtype=object)
+    else:
+        table = read_id_table(phenotype, what="phenotype")
+        raw = _matched_column(fam, table, _phenotype_column(table, column), what="phenotype")
+    values, is_binary = _parse_trait(raw, binary)
+    if np.isnan(values).all():
+        where = "the .fam's sixth column" if phenotype is None else "the phenotype file"
+        raise InputError(f"{where} holds no phenotype (every value is missing: -9, 0 or NA); "
+                         "give phenotype, a file with the trait")  # fmt: skip
+    return values, is_binary
 
 
 def read_id_table(path: str | Path, *, what: str) -> pd.DataFrame:

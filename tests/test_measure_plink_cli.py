@@ -78,6 +78,16 @@ def test_a_binary_fam_phenotype_is_measured_by_auc_with_pooled_training(capsys, 
     assert (frame["n_total"] > frame["n"]).all() and frame["value"].between(0, 1).all()
 
 
+def test_trait_quantitative_reads_the_fams_1_and_2_as_numbers(capsys, files, tmp_path):
+    points = tmp_path / "points.csv"
+    code, out, err = run(capsys, "measure-plink", files / "pilot", "--groups",
+                         files / "groups.txt", "--group-column", "site", "--trait",
+                         "quantitative", "--sizes", "20,40", "--replicates", 1, "--reference",
+                         40, "-o", points)  # fmt: skip
+    assert code == 0, err
+    assert "r2 (score)" in out and len(read_points(points)) == 3 * 2
+
+
 GROUPS = ["--groups", "groups.txt", "--group-column", "site"]
 HEIGHT = ["--pheno", "height.txt", "--pheno-column", "height"]
 BAD_INPUT = [
@@ -95,6 +105,7 @@ BAD_INPUT = [
     (["controls", *GROUPS], "single class"),
     (["genotypes", *GROUPS], "sixth column holds no phenotype (every value is missing"),
     (["pilot", *GROUPS, *HEIGHT, "--metric", "auc"], "needs a binary"),
+    (["pilot", *GROUPS, *HEIGHT, "--trait", "binary"], "a binary phenotype is coded 1"),
     (["pilot", *GROUPS, "--metric", "acu"], "did you mean 'auc'"),
     (["pilot", *GROUPS, "--reference", 5], "--reference must be"),
     (["pilot", *GROUPS, "--test-size", 0], "--test-size must be"),

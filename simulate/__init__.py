@@ -34,6 +34,7 @@ from simulate.export import fam_phenotype, write_plink, write_vcf
 from simulate.metrics import PlattScaling, auc, decision_utility, fit_platt, r_squared
 from simulate.phenotype import Phenotype, simulate_phenotype
 from simulate.pipeline import SimulationReport, run_simulation
+from simulate.plink_cohort import PlinkCohort, read_plink_cohort
 from simulate.power_analysis import power_analysis
 from simulate.prs import (
     CohortSplit,
@@ -45,6 +46,7 @@ from simulate.prs import (
     portability,
     split_cohort,
 )
+from simulate.score_curves import measure_plink_curves, measure_score_curves
 from simulate.shrinkage import ld_blocks, ldpred_inf_weights, marginal_correlations
 from simulate.source import GenomicSource, genomic_source_for_benchmark
 from simulate.store import GenotypeStore, write_genotype_store
@@ -106,4 +108,8 @@ __all__ = [
     "write_genotype_store",
     "write_plink",
     "write_vcf",
+    "PlinkCohort",
+    "read_plink_cohort",
+    "measure_plink_curves",
+    "measure_score_curves",
 ]

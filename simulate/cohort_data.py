@@ -124,8 +124,28 @@ def _check_whole(value: Any, name: str, *, minimum: int) -> None:
         raise InputError(f"{name} must be a whole number >= {minimum}; got {value!r}")
 
 
+class GroupedIndividuals:
+    """Counts and group look-ups of a cohort with ``group`` (each individual's group),
+    ``groups`` and ``variants``: shared by the simulated :class:`Cohort` and a cohort read
+    from PLINK files, so that training reads both alike."""
+
+    @property
+    def num_individuals(self) -> int:
+        return int(self.group.shape[0])
+
+    @property
+    def num_variants(self) -> int:
+        return int(len(self.variants))
+
+    def individuals_of(self, group: str) -> np.ndarray:
+        """Indices of the individuals of ``group``."""
+        if group not in self.groups:
+            raise InputError(f"the cohort has no group {group!r}; it has {', '.join(self.groups)}")
+        return np.flatnonzero(self.group == group)
+
+
 @dataclass(frozen=True, eq=False)
-class Cohort:
+class Cohort(GroupedIndividuals):
     """A simulated cohort: tree sequences, who is in which group, and the kept variants.
 
     Attributes
@@ -162,20 +182,6 @@ class Cohort:
     @property
     def groups(self) -> tuple[str, ...]:
         return self.parameters.groups
-
-    @property
-    def num_individuals(self) -> int:
-        return int(self.group.shape[0])
-
-    @property
-    def num_variants(self) -> int:
-        return int(len(self.variants))
-
-    def individuals_of(self, group: str) -> np.ndarray:
-        """Indices of the individuals of ``group``."""
-        if group not in self.groups:
-            raise InputError(f"the cohort has no group {group!r}; it has {', '.join(self.groups)}")
-        return np.flatnonzero(self.group == group)
 
     def minor_allele_frequency(self, group: str = "pooled") -> np.ndarray:
         """Minor-allele frequency of every kept variant in ``group`` (or ``"pooled"``)."""

@@ -24,9 +24,9 @@ _PUBLIC: dict[str, str] = {
     "read_points": "allocate.points",
     "validate_points": "allocate.points",
     "curves_to_toml": "allocate.curve_file",
+    "sizes_from_fractions": "allocate.measure",
     "measure_curves": "allocate.measure",
     "MeasuredCurves": "allocate.measure",
-    "sizes_from_fractions": "allocate.measure",
     # allocation
     "GroupSpec": "allocate.study_file",
     "StudySpec": "allocate.study_file",

@@ -500,7 +500,7 @@ def sizes_from_fractions(
     largest : mapping of str to int
         Each group's largest training set.
     fractions : sequence of float, optional
-        Fractions in (0, 1] (default :data:`DEFAULT_FRACTIONS`: 1/16, 1/8, 1/4, 1/2, 1).
+        Fractions in (0, 1] (default 1/16, 1/8, 1/4, 1/2, 1).
 
     Returns
     -------

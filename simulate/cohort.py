@@ -201,17 +201,18 @@ class Cohort:
     ) -> np.ndarray:
         """Derived-allele dosages (0, 1, 2) as int8, individuals x variants.
 
-        Reads the decoded matrix when the cohort has one; otherwise reads the genotype store
-        or decodes only the requested variants for only the requested individuals from the
-        trees, whichever is faster for that shape (:meth:`GenotypeStore.prefers`). All three
-        hold the same genotypes.
+        Reads the genotype store, the decoded matrix when the cohort has one, or decodes only
+        the requested variants for only the requested individuals from the trees, whichever is
+        faster for that shape (:meth:`GenotypeStore.prefers`). All three hold the same
+        genotypes.
         """
         rows = np.arange(self.num_individuals) if individuals is None else np.asarray(individuals)
         cols = np.arange(self.num_variants) if variants is None else np.asarray(variants)
-        if self.genotypes is not None:
-            return np.asarray(self.genotypes[np.ix_(rows, cols)], dtype=np.int8)
-        if self.store is not None and self.store.prefers(rows.size, cols.size):
+        matrix = self.genotypes is not None
+        if self.store is not None and self.store.prefers(rows.size, cols.size, matrix=matrix):
             return self.store.read(rows, cols)
+        if matrix:
+            return np.asarray(self.genotypes[np.ix_(rows, cols)], dtype=np.int8)
         return self.decoded(rows, cols)
 
     def haplotypes(self, individuals: np.ndarray, variants: np.ndarray) -> np.ndarray:

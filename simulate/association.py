@@ -226,6 +226,7 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
     counts, cases = statistics.genotype_classes()
     counts, cases = counts[active], cases[active]  # (G, V, 3)
     groups, variants = counts.shape[0], counts.shape[1]
+    tables = _ClassTables(counts, cases)
     rate = np.clip(statistics.sum_y[active] / statistics.n[active], 1e-6, 1 - 1e-6)
     theta = np.zeros((variants, groups + 1))
     theta[:, :groups] = np.log(rate / (1 - rate))
@@ -237,12 +238,15 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
         todo = np.flatnonzero(~(converged | stopped))
         if todo.size == 0:
             break
-        gradient, hessian = _newton_terms(theta[todo], counts[:, todo], cases[:, todo])
+        gradient, hessian = tables.newton_terms(theta[todo], todo)
         step = (_inverse(hessian) @ gradient[..., None])[..., 0]
         theta[todo] += step
-        converged[todo] = np.abs(step).max(axis=1) < 1e-8  # quadratic: theta is good to 1e-16
+        largest = np.abs(step[:, 0])
+        for column in range(1, groups + 1):
+            np.maximum(largest, np.abs(step[:, column]), out=largest)
+        converged[todo] = largest < 1e-8  # quadratic: theta is good to 1e-16
         stopped[todo] = np.abs(theta[todo, groups]) > _SEPARATED
-    _, hessian = _newton_terms(theta, counts, cases)
+    _, hessian = tables.newton_terms(theta, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         covariance = _inverse(hessian)
         se = np.sqrt(covariance[:, groups, groups])
@@ -260,6 +264,53 @@ _DOSAGE_CLASSES = np.array([0.0, 1.0, 2.0])
 #: A slope past this log odds ratio per allele (e^30) means the cases and controls separate:
 #: Newton would run on towards infinity, and the variant is reported untestable.
 _SEPARATED = 30.0
+
+
+class _ClassTables:
+    """The genotype-class tables of a logistic scan, giving Newton's terms for any variants.
+
+    With one group (the common case: a score trained on one group) the three classes are kept
+    as separate contiguous columns and the terms are computed from them directly, several
+    times faster than on (groups, variants, 3) stacks, with the same operations in the same
+    order, so the same bits.
+    """
+
+    def __init__(self, counts: np.ndarray, cases: np.ndarray) -> None:
+        self.counts, self.cases = counts, cases
+        self.columns = None
+        if counts.shape[0] == 1:
+            self.columns = [np.ascontiguousarray(t[0, :, k]) for t in (counts, cases)
+                            for k in range(3)]  # fmt: skip
+
+    def newton_terms(self, theta: np.ndarray, variants: np.ndarray | None):
+        """Gradient and Hessian at ``theta`` of ``variants`` (indices; None: all)."""
+        if self.columns is None:
+            if variants is None:
+                return _newton_terms(theta, self.counts, self.cases)
+            return _newton_terms(theta, self.counts[:, variants], self.cases[:, variants])
+        columns = self.columns if variants is None else [c[variants] for c in self.columns]
+        return _one_group_newton_terms(theta, columns[:3], columns[3:])
+
+
+def _one_group_newton_terms(theta, counts, cases) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_newton_terms` of one group from per-class columns (three count and three case
+    arrays), bit for bit: numpy sums a length-3 axis left to right, and a zero class term is
+    written out where the stacked form has one."""
+    intercept, slope = theta[:, 0], theta[:, 1]
+    residual, weight = [], []
+    for dosage, count, case in zip(_DOSAGE_CLASSES, counts, cases, strict=True):
+        prob = 1 / (1 + np.exp(-(intercept + slope * dosage)))
+        residual.append(case - count * prob)
+        weight.append(count * prob * (1 - prob))
+    gradient = np.empty((theta.shape[0], 2))
+    gradient[:, 0] = (residual[0] + residual[1]) + residual[2]
+    gradient[:, 1] = (residual[0] * 0.0 + residual[1] * 1.0) + residual[2] * 2.0
+    hessian = np.empty((theta.shape[0], 2, 2))
+    hessian[:, 0, 0] = ((weight[0] + weight[1]) + weight[2]) + 1e-12
+    hessian[:, 0, 1] = ((weight[0] * 0.0 + weight[1] * 1.0) + weight[2] * 2.0) + 0.0
+    hessian[:, 1, 0] = hessian[:, 0, 1]
+    hessian[:, 1, 1] = ((weight[0] * 0.0 + weight[1] * 1.0) + weight[2] * 4.0) + 1e-12
+    return gradient, hessian
 
 
 def _inverse(matrices: np.ndarray) -> np.ndarray:

@@ -571,7 +571,10 @@ def decode_dosages(
                 variant.decode(int(site[column]))
                 haplotypes = variant.genotypes
                 buffer[row] = haplotypes if ploidy == 1 else haplotypes[0::2] + haplotypes[1::2]
-            out[:, block] = buffer.T
+            if (np.diff(block) == 1).all():  # consecutive: a slice, not a fancy-indexed
+                out[:, block[0] : block[-1] + 1] = buffer.T  # scatter (several times faster)
+            else:
+                out[:, block] = buffer.T
         if progress is not None:
             progress("decoding genotypes", int(number), len(tree_sequences))
     return out

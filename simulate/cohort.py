@@ -212,6 +212,8 @@ class Cohort:
         if self.store is not None and self.store.prefers(rows.size, cols.size, matrix=matrix):
             return self.store.read(rows, cols)
         if matrix:
+            if variants is None:  # whole rows: copied row by row, not gathered cell by cell
+                return np.asarray(self.genotypes[rows], dtype=np.int8)
             return np.asarray(self.genotypes[np.ix_(rows, cols)], dtype=np.int8)
         return self.decoded(rows, cols)
 

@@ -437,11 +437,16 @@ def sample_layout(ts, groups: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Each individual's group and two sample nodes, ordered group by group (by name)."""
     population_id = {population.metadata["name"]: population.id for population in ts.populations()}
     individual_population = ts.individuals_population
+    owner = ts.nodes_individual
+    owned = np.flatnonzero(owner >= 0)  # each individual's nodes in id order, as tskit lists them
+    by_individual = owned[np.argsort(owner[owned], kind="stable")]
+    if not (np.bincount(owner[owned], minlength=ts.num_individuals) == 2).all():
+        raise InputError("every individual of a cohort's trees must have two sample nodes")
     labels, nodes = [], []
     for name in groups:
         members = np.flatnonzero(individual_population == population_id[name])
         labels.append(np.full(members.size, name, dtype=object))
-        nodes.append(np.array([ts.individual(int(i)).nodes for i in members], dtype=np.int32))
+        nodes.append(by_individual.reshape(-1, 2)[members].astype(np.int32))  # diploids
     return np.concatenate(labels).astype(str), np.concatenate(nodes)
 
 

@@ -226,7 +226,7 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
     counts, cases = statistics.genotype_classes()
     counts, cases = counts[active], cases[active]  # (G, V, 3)
     groups, variants = counts.shape[0], counts.shape[1]
-    tables = _ClassTables(counts, cases)
+    tables = _ClassTables.of(counts, cases)
     rate = np.clip(statistics.sum_y[active] / statistics.n[active], 1e-6, 1 - 1e-6)
     theta = np.zeros((variants, groups + 1))
     theta[:, :groups] = np.log(rate / (1 - rate))
@@ -234,19 +234,27 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
     monomorphic |= (counts[..., 0] + counts[..., 1]).sum(0) == 0
     converged = np.zeros(variants, dtype=bool)
     stopped = monomorphic.copy()  # untestable from the start, or separated (slope running off)
+    todo = np.flatnonzero(~stopped)  # the variants still stepping, and their own copies:
+    working, current = tables.subset(todo), theta[todo]  # finished ones are dropped as they go
     for _ in range(iterations):
-        todo = np.flatnonzero(~(converged | stopped))
         if todo.size == 0:
             break
-        gradient, hessian = tables.newton_terms(theta[todo], todo)
+        gradient, hessian = working.newton_terms(current)
         step = (_inverse(hessian) @ gradient[..., None])[..., 0]
-        theta[todo] += step
+        current += step
         largest = np.abs(step[:, 0])
         for column in range(1, groups + 1):
             np.maximum(largest, np.abs(step[:, column]), out=largest)
-        converged[todo] = largest < 1e-8  # quadratic: theta is good to 1e-16
-        stopped[todo] = np.abs(theta[todo, groups]) > _SEPARATED
-    _, hessian = tables.newton_terms(theta, None)
+        done = largest < 1e-8  # quadratic: theta is good to 1e-16
+        separated = np.abs(current[:, groups]) > _SEPARATED
+        converged[todo], stopped[todo] = done, separated
+        finished = done | separated
+        if finished.any():
+            theta[todo[finished]] = current[finished]
+            going = ~finished
+            todo, working, current = todo[going], working.subset(going), current[going]
+    theta[todo] = current  # out of iterations: neither converged nor stopped
+    _, hessian = tables.newton_terms(theta)
     with np.errstate(divide="ignore", invalid="ignore"):
         covariance = _inverse(hessian)
         se = np.sqrt(covariance[:, groups, groups])
@@ -275,21 +283,28 @@ class _ClassTables:
     order, so the same bits.
     """
 
-    def __init__(self, counts: np.ndarray, cases: np.ndarray) -> None:
-        self.counts, self.cases = counts, cases
-        self.columns = None
-        if counts.shape[0] == 1:
-            self.columns = [np.ascontiguousarray(t[0, :, k]) for t in (counts, cases)
-                            for k in range(3)]  # fmt: skip
+    def __init__(self, counts, cases, columns: list | None = None) -> None:
+        self.counts, self.cases, self.columns = counts, cases, columns
 
-    def newton_terms(self, theta: np.ndarray, variants: np.ndarray | None):
-        """Gradient and Hessian at ``theta`` of ``variants`` (indices; None: all)."""
+    @classmethod
+    def of(cls, counts: np.ndarray, cases: np.ndarray) -> _ClassTables:
+        """The tables of (groups, variants, 3) class counts and case counts."""
+        if counts.shape[0] != 1:
+            return cls(counts, cases)
+        return cls(None, None, [np.ascontiguousarray(t[0, :, k]) for t in (counts, cases)
+                                for k in range(3)])  # fmt: skip
+
+    def subset(self, variants: np.ndarray) -> _ClassTables:
+        """The tables of ``variants`` (indices or a boolean mask)."""
         if self.columns is None:
-            if variants is None:
-                return _newton_terms(theta, self.counts, self.cases)
-            return _newton_terms(theta, self.counts[:, variants], self.cases[:, variants])
-        columns = self.columns if variants is None else [c[variants] for c in self.columns]
-        return _one_group_newton_terms(theta, columns[:3], columns[3:])
+            return _ClassTables(self.counts[:, variants], self.cases[:, variants])
+        return _ClassTables(None, None, [column[variants] for column in self.columns])
+
+    def newton_terms(self, theta: np.ndarray):
+        """Gradient and Hessian at ``theta`` (one row per variant of the tables)."""
+        if self.columns is None:
+            return _newton_terms(theta, self.counts, self.cases)
+        return _one_group_newton_terms(theta, self.columns[:3], self.columns[3:])
 
 
 def _one_group_newton_terms(theta, counts, cases) -> tuple[np.ndarray, np.ndarray]:

@@ -86,9 +86,14 @@ class ScanStatistics:
             )
         k = self.groups.index(group)
         sums = [array.copy() for array in (self.sum_x, self.sum_x2, self.sum_xy, self.sum_x2y)]
-        weights = np.column_stack([np.ones_like(y), y])
+        # Whole-number phenotypes (0/1 cases) with every partial sum below 2^24: float32 sums
+        # are exact, so equal to float64's, at half the memory traffic.
+        largest = max(1.0, float(np.abs(y).max(initial=0)))
+        exact = np.array_equal(y, np.round(y)) and 4 * y.size * largest < 2**24
+        dtype = np.float32 if exact else np.float64
+        weights = np.column_stack([np.ones_like(y), y]).astype(dtype)
         for start in range(0, self.num_variants, _CHUNK):
-            block = np.asarray(dosages[:, start : start + _CHUNK], dtype=np.float64)
+            block = np.asarray(dosages[:, start : start + _CHUNK], dtype=dtype)
             linear = block.T @ weights
             square = (block * block).T @ weights
             columns = slice(start, start + block.shape[1])

@@ -201,3 +201,22 @@ def test_the_store_is_byte_for_byte_what_bed_reader_writes(tmp_path, individuals
             bed.write(np.ascontiguousarray(column))
     for mine, reference in zip(ours, theirs, strict=True):
         assert mine.read_bytes() == reference.read_bytes(), mine.suffix
+
+
+@pytest.mark.parametrize("kind", ["cases", "quantitative"])
+def test_accumulated_statistics_equal_integer_sums_exactly(kind):
+    from simulate.association import ScanStatistics
+
+    rng = np.random.default_rng(6)
+    dosages = rng.integers(0, 3, (3000, 700)).astype(np.int8)
+    if kind == "cases":  # whole numbers: summed in float32, which must still be exact
+        y = (rng.random(3000) < 0.3).astype(float)
+    else:  # a grid of 2^-20: float64 sums of these products are exact too
+        y = np.round(rng.normal(size=3000) * 2**20) / 2**20
+    statistics = ScanStatistics.empty(("CEU",), 700).add("CEU", dosages, y)
+    x = dosages.astype(np.int64)
+    scaled = np.round(y * 2**20).astype(np.int64)  # integer arithmetic: no rounding anywhere
+    assert np.array_equal(statistics.sum_x[0], x.sum(axis=0))
+    assert np.array_equal(statistics.sum_x2[0], (x * x).sum(axis=0))
+    assert np.array_equal(statistics.sum_xy[0] * 2**20, (x * scaled[:, None]).sum(axis=0))
+    assert np.array_equal(statistics.sum_x2y[0] * 2**20, (x * x * scaled[:, None]).sum(axis=0))

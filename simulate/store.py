@@ -99,7 +99,7 @@ def write_genotype_store(
     is the layout a decoded matrix has, and bed-reader's writer takes one variant at a time,
     whose columns must first be transposed out of it. On the quick preset's 30,000 x 48,198
     matrix, packing takes 3.3 s of CPU where transposing for bed-reader and writing takes
-    17.5 s; the bytes are the same (tests/test_simulate_engine_same_numbers.py).
+    17.5 s; the bytes are the same (tests/simulate/test_engine_same_numbers.py).
 
     Parameters
     ----------

@@ -26,6 +26,7 @@ _PUBLIC: dict[str, str] = {
     "curves_to_toml": "allocate.curve_file",
     "measure_curves": "allocate.measure",
     "MeasuredCurves": "allocate.measure",
+    "read_model_data": "allocate.measure_models",
     # allocation
     "GroupSpec": "allocate.study_file",
     "StudySpec": "allocate.study_file",

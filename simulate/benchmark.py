@@ -32,6 +32,7 @@ from allocate import (
     Curve,
     GroupSpec,
     InputError,
+    PoolSource,
     StudySpec,
     SyntheticSource,
     atomic_path,
@@ -40,13 +41,14 @@ from allocate import (
     run_strategy,
     write_text_atomically,
 )
-from simulate.config import GenomicWorld, SyntheticWorld, world_settings
+from simulate.config import GenomicWorld, PoolWorld, SyntheticWorld, world_settings
 from simulate.power_analysis import power_analysis
 
 __all__ = [
     "BenchConfig",
     "BenchResult",
     "PRESETS",
+    "pool_config",
     "preset_config",
     "run_replicate",
     "run_benchmark",
@@ -73,9 +75,11 @@ class BenchConfig:
     ----------
     preset : str
         The preset the configuration started from (``quick``, ``paper``, ``synthetic``).
-    source : {"genomic", "synthetic"}
+    source : {"genomic", "synthetic", "pool"}
         Genomic: msprime cohorts and polygenic scores (:mod:`simulate`); synthetic: known curves
-        with measurement noise (fast, for tests and for checking the machinery).
+        with measurement noise (fast, for tests and for checking the machinery); pool: a
+        user's labelled table replayed as if collected (:class:`allocate.PoolSource`; build the
+        configuration with :func:`pool_config`).
     groups, shares : tuple
         Groups and their population shares (the proportional baseline and the weighted
         utility's weights); the first group is the reference whose samples cost 1.
@@ -88,23 +92,24 @@ class BenchConfig:
         Master seed.
     batch, pilot : float, int or None
         The adaptive strategies' batch fraction and pilot size.
-    cohort : GenomicWorld, SyntheticWorld or mapping
+    cohort : GenomicWorld, SyntheticWorld, PoolWorld or mapping
         The source's settings (:class:`simulate.config.GenomicWorld`: the simulated world,
         what is measured and at which fractions; :class:`simulate.config.SyntheticWorld`:
-        noise and pool size). A mapping is read into the source's settings, refusing any
+        noise and pool size; :class:`simulate.config.PoolWorld`: the table, its columns, the
+        model and the scorer). A mapping is read into the source's settings, refusing any
         unknown name; ``None`` is the source's defaults.
     replicates_from : {"one-cohort", "independent-cohorts"}
         Genomic replicates are independent draws from one simulated cohort (each its own
         reference panels, test sets and training order; the default), or each its own cohort.
     held_out_test : bool
-        Genomic source: strategies measure on half of each group's test set while they
+        Genomic and pool sources: strategies measure on half of each group's test set while they
         collect, and every final allocation is scored on the other half (the default). With
         False, results are the last measurements themselves, so a strategy that steers by the
         noise of the people it measures on is rewarded for it.
     """
 
     preset: str = "quick"
-    source: Literal["genomic", "synthetic"] = "genomic"
+    source: Literal["genomic", "synthetic", "pool"] = "genomic"
     groups: tuple[str, ...] = ("CEU", "YRI")
     shares: tuple[float, ...] = (0.8, 0.2)
     strategies: tuple[str, ...] = STRATEGIES
@@ -116,7 +121,7 @@ class BenchConfig:
     seed: int = 0
     batch: float = 0.25
     pilot: int | None = None
-    cohort: GenomicWorld | SyntheticWorld | Mapping | None = None
+    cohort: GenomicWorld | SyntheticWorld | PoolWorld | Mapping | None = None
     replicates_from: Literal["one-cohort", "independent-cohorts"] = "one-cohort"
     held_out_test: bool = True
 
@@ -134,6 +139,8 @@ class BenchConfig:
         data["fairalloc"] = version("fairalloc")
         if self.source == "synthetic":
             data["curves"] = {g: SYNTHETIC_CURVES[g].params() for g in self.groups}
+        if self.source == "pool":  # an edited table is another benchmark
+            data["data_sha256"] = hashlib.sha256(Path(self.cohort.data).read_bytes()).hexdigest()
         text = json.dumps(data, sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -174,6 +181,12 @@ def _validate(config: BenchConfig) -> None:
         raise InputError("give one positive population share per group")
     if config.source == "synthetic" and set(config.groups) - set(SYNTHETIC_CURVES):
         raise InputError(f"the synthetic source has curves for {', '.join(SYNTHETIC_CURVES)}")
+    if config.source == "pool":
+        labels = set(config.cohort.read().labels.astype(str))
+        absent = [g for g in config.groups if g not in labels]
+        if absent:
+            raise InputError(f"group(s) {', '.join(absent)} have no row in {config.cohort.data}"
+                             f"; its groups are {', '.join(sorted(labels))}")
     if set(config.training) - {"own", "pooled"}:
         raise InputError(f"training is 'own' or 'pooled'; got {list(config.training)}")
     for budget in config.budgets:
@@ -252,6 +265,46 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def pool_config(
+    data: str | Path, *, target: str, group: str, features: Iterable[str] | None = None,
+    model: str = "", metric: str = "", test_size: float = 0.25, **overrides,
+) -> BenchConfig:  # fmt: skip
+    """A benchmark replaying collection on the labelled table at ``data``.
+
+    The groups are the table's (in sorted order; the first is the reference whose samples
+    cost 1) and their shares each group's share of the rows, unless given; the budget, unless
+    given, is half of what collecting every row at the first cost ratio would cost.
+
+    Parameters
+    ----------
+    data, target, group, features, model, metric, test_size
+        The pool's settings (:class:`simulate.config.PoolWorld`).
+    **overrides
+        Any :class:`BenchConfig` field (``None`` keeps the default).
+
+    Raises
+    ------
+    InputError
+        A missing file or column, an unknown model or scorer, or a named group with no row.
+    """
+    world = PoolWorld(data=str(data), target=target, group=group,
+                      features=tuple(features) if features else None, model=model,
+                      metric=metric, test_size=test_size)
+    counts = world.read().labels.astype(str).value_counts()
+    values = {k: v for k, v in overrides.items() if v is not None}
+    groups = tuple(values.pop("groups", sorted(counts.index)))
+    shares = values.pop("shares", tuple(float(counts.get(g, 0) / counts.sum()) for g in groups))
+    if "budgets" not in values:
+        ratios = values.get("cost_ratios", BenchConfig.cost_ratios)
+        costs = [1.0] + [float(ratios[0])] * (len(groups) - 1)
+        rows = [int(counts.get(g, 0)) for g in groups]
+        values["budgets"] = (float(round(0.5 * np.dot(costs, rows))),)
+    values.setdefault("strategies", ("adaptive", "equal", "proportional", "oracle"))
+    values.setdefault("replicates", 5)
+    return BenchConfig(preset="pool", source="pool", groups=groups, shares=shares,
+                       cohort=world, **values)
+
+
 def preset_config(name: str, **overrides) -> BenchConfig:
     """The configuration of preset ``name``, with any field overridden (``None`` = keep)."""
     if name not in PRESETS:
@@ -279,6 +332,8 @@ def _make_source(
             }
         source = SyntheticSource(curves, noise=float(config.cohort.noise))
         return source, {g: pool for g in config.groups}, curves
+    if config.source == "pool":
+        return _pool_source(config, replicate, training)
     from simulate.source import genomic_source_for_benchmark
 
     one_cohort = config.replicates_from == "one-cohort"
@@ -293,6 +348,22 @@ def _make_source(
         cache_dir=str(cache_dir) if cache_dir else None,
         workers=cohort_workers,
     )
+
+
+def _pool_source(config: BenchConfig, replicate: int, training: str):
+    """The pool's source in one replicate (its own split and pool order), its pools and the
+    oracle's curves (fitted to the whole pool, scored on the final test rows)."""
+    world = config.cohort
+    table = world.read()
+    keep = table.labels.astype(str).isin(config.groups).to_numpy()
+    test_size = int(world.test_size) if world.test_size >= 1 else world.test_size
+    source = PoolSource.from_data(
+        table.X[keep], table.y.to_numpy()[keep], table.labels.astype(str).to_numpy()[keep],
+        estimator=table.estimator, scoring=table.scoring, training=training,
+        test_size=test_size, fractions=world.fractions, held_out_test=config.held_out_test,
+        seed=_replicate_seed(config, replicate, "pool"),
+    )  # fmt: skip
+    return source, source.pools(), source.true_curves
 
 
 def _replicate_seed(config: BenchConfig, replicate: int, purpose: str) -> int:

@@ -24,7 +24,7 @@ TEST_ROWS = 60
 #: Each group's training pool: its rows less its test rows.
 POOLS = {g: n - TEST_ROWS for g, n in ROWS.items()}
 SMALL = dict(strategies=("adaptive", "equal", "proportional", "oracle"),
-             utilities=("maximin",), budgets=(300.0,), pilot=40, replicates=2)
+             utilities=("maximin",), budgets=(200.0,), pilot=40, replicates=2)
 
 
 def r2_limit(sigma: float) -> float:
@@ -71,18 +71,20 @@ def test_a_pool_benchmark_runs_resumes_and_computes_only_the_missing_replicate(t
 
 
 def test_every_final_allocation_stays_within_each_groups_pool(table):
-    # A budget that buys more than B's pool at twice the cost, so equal is held back by it.
-    config = config_of(table, budgets=(700.0,), strategies=("adaptive", "equal", "oracle"))
+    # 260 buys 86 of each at costs 1 and 2, more than B's 80: equal is held back by B's pool.
+    config = config_of(table, budgets=(260.0,), strategies=("adaptive", "equal", "oracle"))
     results, _ = run_replicate(config, 0)
     pools = results["group"].map(POOLS)
     assert (results["total"] <= pools).all()
     equal = results[results["strategy"] == "equal"].set_index("group")["total"]
-    assert equal["B"] == POOLS["B"]  # the cap binds, and the spare budget goes to A
-    assert (results.groupby("strategy")["spent"].sum() <= 700.0 + 1e-9).all()
+    assert equal["B"] == POOLS["B"] and POOLS["B"] < equal["A"] < POOLS["A"]
+    assert (results.groupby("strategy")["spent"].sum() <= 260.0 + 1e-9).all()
 
 
 def test_the_scores_are_the_groups_known_r2_on_held_out_rows(table):
-    results, _ = run_replicate(config_of(table, budgets=(400.0,)), 0)
+    # 300 buys both whole pools (140 + 2 x 80): every strategy trains on all of them.
+    results, _ = run_replicate(config_of(table, budgets=(300.0,)), 0)
+    assert (results["total"] == results["group"].map(POOLS)).all()
     equal = results[results["strategy"] == "equal"].set_index("group")["value"]
     # 30 held-out rows per group: the sampling error of R^2 is about 0.03 for A, 0.12 for B.
     assert abs(equal["A"] - r2_limit(SIGMAS["A"])) < 0.08
@@ -114,7 +116,7 @@ def test_the_command_writes_the_summary_and_refuses_a_missing_column(table, tmp_
     out = tmp_path / "out"
     base = ["bench", "--pool", str(table), "--target", "outcome", "--group", "site", "--model",
             "ridge", "--test-size", str(TEST_ROWS), "--replicates", "2", "--utility", "maximin",
-            "--budgets", "300", "--strategies", "adaptive,equal,proportional,oracle",
+            "--budgets", "200", "--strategies", "adaptive,equal,proportional,oracle",
             "--no-plot", "--workers", "1"]  # fmt: skip
     assert main([*base, "--out", str(out)]) == 0
     assert "Benchmark 'pool'" in capsys.readouterr().out

@@ -167,10 +167,9 @@ def _pool_config(pool: Path, target, group, features, model, metric, test_size, 
 
     if not target or not group:
         raise InputError("--pool needs --target COLUMN and --group COLUMN")
-    held_out = int(test_size) if test_size >= 1 and test_size == int(test_size) else test_size
     return pool_config(
         pool.resolve(), target=target, group=group, model=model, metric=metric,
-        features=_split(features, str, "--features"), test_size=held_out, **grid,
+        features=_split(features, str, "--features"), test_size=test_size, **grid,
     )  # fmt: skip
 
 

@@ -79,13 +79,8 @@ def measure_command(
     rows (or of every group's rows, with --training pooled), repeated --replicates times.
     """
     from allocate.files import atomic_path
-    from allocate.measure import measure_curves, resolve_metric
-    from allocate.measure_models import (
-        default_metric,
-        make_model,
-        read_table,
-        select_columns,
-    )
+    from allocate.measure import measure_curves
+    from allocate.measure_models import read_model_data
 
     if output.suffix.lower() != ".csv":
         raise InputError(f"--output must end in .csv (the points table); got {str(output)!r}")
@@ -93,23 +88,19 @@ def measure_command(
         raise InputError("give --sizes or --fractions, not both")
     size_list = _numbers(sizes, int, "--sizes") if sizes else None
     fraction_list = _numbers(fractions, float, "--fractions") if fractions else None
-    table = read_table(data, text_columns=(group,))
-    X, y, labels = select_columns(table, target=target, group=group,
-                                  features=_names(features) if features else None)
-    scoring = metric or default_metric(y)
-    resolved = resolve_metric(scoring)
-    classification = resolved.classification
-    chosen = model or ("logistic" if classification else "ridge")
-    estimator = make_model(chosen, classification=classification, metric=scoring)
-    if ":" not in chosen:
-        _check_numeric(X, chosen)
+    try:
+        table = read_model_data(data, target=target, group=group, model=model, scoring=metric,
+                                features=_names(features) if features else None)
+    except InputError as error:
+        raise InputError(with_flags(str(error), _FLAGS)) from None
     held_out = int(test_size) if test_size >= 1 and test_size == int(test_size) else test_size
 
     started = time.perf_counter()
     try:
         with _progress_bar() as advance:
             measured = measure_curves(
-                X, y.to_numpy(), labels.to_numpy(), estimator=estimator, scoring=scoring,
+                table.X, table.y.to_numpy(), table.labels.to_numpy(),
+                estimator=table.estimator, scoring=table.scoring,
                 sizes=size_list, fractions=fraction_list, training=training.value,
                 test_size=held_out, replicates=replicates, seed=seed, n_jobs=jobs,
                 progress=advance,
@@ -119,7 +110,7 @@ def measure_command(
     elapsed = time.perf_counter() - started
     with atomic_path(output) as temporary:
         measured.points.to_csv(temporary, index=False)
-    _report(measured, output, chosen, elapsed)
+    _report(measured, output, table.model, elapsed)
 
 
 class TraitChoice(StrEnum):
@@ -238,6 +229,8 @@ _FLAGS = {
     "ask for smaller sizes": "ask for smaller --sizes",
     "use larger fractions or explicit sizes": "use larger --fractions or --sizes",
     "give sizes, or fractions": "give --sizes, or --fractions",
+    "leave them out of features, or give model as module:factory":
+        "leave them out with --features, or pass --model module:factory",
 }
 
 
@@ -277,20 +270,6 @@ def _numbers(values: list[str], kind, option: str) -> list:
 
 def _names(values: list[str]) -> list[str]:
     return [name.strip() for name in ",".join(values).split(",") if name.strip()]
-
-
-def _check_numeric(X, model: str) -> None:
-    import pandas as pd
-
-    text = [str(c) for c, t in X.dtypes.items()
-            if not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))]
-    if text:
-        shown = ", ".join(text[:5]) + (" ..." if len(text) > 5 else "")
-        raise InputError(
-            f"feature column(s) {shown} are not numeric and model {model!r} needs numbers; "
-            "encode them first, leave them out with --features, or pass --model "
-            "module:factory with a pipeline that encodes them"
-        )
 
 
 class _progress_bar:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import choices, said_with_flags
+from allocate.cli.options import MetricOption, ModelOption, choices, said_with_flags
 from allocate.errors import InputError
 from allocate.utilities import BUDGETED_UTILITY_NAMES
 
@@ -97,8 +97,9 @@ def bench_command(
         Path | None,
         typer.Option(
             help="Instead of --preset: replay collection on this labelled table (CSV, TSV or "
-            "Parquet, one row each); needs --target and --group. Its groups, in sorted order, "
-            "are the groups (the first costs 1); default budget: half the cost of every row."
+            "Parquet, one row each); needs --target and --group, and --features, --model, "
+            "--metric and --test-size apply to it. Its groups, in sorted order, are the groups "
+            "(the first costs 1); default budget: half the cost of every row."
         ),
     ] = None,
     target: Annotated[
@@ -111,20 +112,8 @@ def bench_command(
         str | None,
         typer.Option(help="With --pool: comma-separated feature columns (default: all others)."),
     ] = None,
-    model: Annotated[
-        str,
-        typer.Option(
-            help="With --pool: logistic, ridge, random-forest, hist-gradient-boosting, or "
-            "module:factory. Default: logistic for a class target, ridge for a continuous one."
-        ),
-    ] = "",
-    metric: Annotated[
-        str,
-        typer.Option(
-            help="With --pool: a scikit-learn scorer name (roc_auc, accuracy, r2, ...). Default: "
-            "roc_auc for two classes, accuracy for more, r2 for a continuous target."
-        ),
-    ] = "",
+    model: ModelOption = "",
+    metric: MetricOption = "",
     test_size: Annotated[
         float,
         typer.Option(help="With --pool: test rows per group, a fraction in (0, 1) or a count."),

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import with_flags
+from allocate.cli.options import MetricOption, ModelOption, with_flags
 from allocate.errors import InputError
 
 
@@ -31,21 +31,8 @@ def measure_command(
         list[str] | None,
         typer.Option(help="Feature columns, comma-separated or repeated (default: all others)."),
     ] = None,
-    model: Annotated[
-        str,
-        typer.Option(
-            help="logistic, ridge, random-forest, hist-gradient-boosting, or module:factory (a "
-            "function returning a scikit-learn estimator). Default: logistic for a class "
-            "target, ridge for a continuous one."
-        ),
-    ] = "",
-    metric: Annotated[
-        str,
-        typer.Option(
-            help="A scikit-learn scorer name (roc_auc, accuracy, neg_log_loss, r2, ...). "
-            "Default: roc_auc for two classes, accuracy for more, r2 for a continuous target."
-        ),
-    ] = "",
+    model: ModelOption = "",
+    metric: MetricOption = "",
     sizes: Annotated[
         list[str] | None,
         typer.Option(help="Nested training sizes per group, e.g. 25,50,100,200."),

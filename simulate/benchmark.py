@@ -161,6 +161,12 @@ VARIANTS: tuple[str, ...] = ("adaptive-anchored",)
 
 
 def _validate(config: BenchConfig) -> None:
+    if config.source == "pool":
+        labels = set(config.cohort.read().labels.astype(str))
+        absent = [g for g in config.groups if g not in labels]
+        if absent:
+            raise InputError(f"group(s) {', '.join(absent)} have no row in {config.cohort.data}"
+                             f"; its groups are {', '.join(sorted(labels))}")
     unknown = sorted(set(config.strategies) - set(STRATEGIES) - set(VARIANTS))
     if unknown:
         raise InputError(
@@ -181,12 +187,6 @@ def _validate(config: BenchConfig) -> None:
         raise InputError("give one positive population share per group")
     if config.source == "synthetic" and set(config.groups) - set(SYNTHETIC_CURVES):
         raise InputError(f"the synthetic source has curves for {', '.join(SYNTHETIC_CURVES)}")
-    if config.source == "pool":
-        labels = set(config.cohort.read().labels.astype(str))
-        absent = [g for g in config.groups if g not in labels]
-        if absent:
-            raise InputError(f"group(s) {', '.join(absent)} have no row in {config.cohort.data}"
-                             f"; its groups are {', '.join(sorted(labels))}")
     if set(config.training) - {"own", "pooled"}:
         raise InputError(f"training is 'own' or 'pooled'; got {list(config.training)}")
     for budget in config.budgets:

@@ -292,7 +292,9 @@ class PoolWorld:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", str(self.data))
         object.__setattr__(self, "fractions", tuple(float(f) for f in self.fractions))
-        if self.features is not None:
+        if isinstance(self.features, str):
+            object.__setattr__(self, "features", (self.features,))
+        elif self.features is not None:
             object.__setattr__(self, "features", tuple(self.features))
         if not self.fractions or any(not 0 < f <= 1 for f in self.fractions):
             raise InputError(f"fractions must lie in (0, 1]; got {list(self.fractions)}")
@@ -313,8 +315,8 @@ class PoolWorld:
         return cls(**settings)
 
     def read(self):
-        """The table's :class:`allocate.measure_models.ModelData` (features, target, labels,
-        the estimator and the scorer), every named column checked."""
+        """The table's features, target, labels, estimator and scorer, every named column
+        checked (what :func:`allocate.read_model_data` returns)."""
         from allocate import read_model_data
 
         features = list(self.features) if self.features else None

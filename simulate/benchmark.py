@@ -160,6 +160,10 @@ class BenchConfig:
 VARIANTS: tuple[str, ...] = ("adaptive-anchored",)
 
 
+#: The pool source's smallest training set: every group gets at least this many samples.
+POOL_MINIMUM = 10
+
+
 def _validate(config: BenchConfig) -> None:
     if config.source == "pool":
         labels = set(config.cohort.read().labels.astype(str))
@@ -167,6 +171,10 @@ def _validate(config: BenchConfig) -> None:
         if absent:
             raise InputError(f"group(s) {', '.join(absent)} have no row in {config.cohort.data}"
                              f"; its groups are {', '.join(sorted(labels))}")
+        least = POOL_MINIMUM * _costs(config, max(config.cost_ratios)).sum()
+        if min(config.budgets) < least:
+            raise InputError(f"budgets must be at least {least:g}, enough for {POOL_MINIMUM} "
+                             "samples of every group (the smallest training set measured)")
     unknown = sorted(set(config.strategies) - set(STRATEGIES) - set(VARIANTS))
     if unknown:
         raise InputError(
@@ -361,7 +369,7 @@ def _pool_source(config: BenchConfig, replicate: int, training: str):
         table.X[keep], table.y.to_numpy()[keep], table.labels.astype(str).to_numpy()[keep],
         estimator=table.estimator, scoring=table.scoring, training=training,
         test_size=test_size, fractions=world.fractions, held_out_test=config.held_out_test,
-        seed=_replicate_seed(config, replicate, "pool"),
+        minimum_size=POOL_MINIMUM, seed=_replicate_seed(config, replicate, "pool"),
     )  # fmt: skip
     return source, source.pools(), source.true_curves
 
@@ -372,7 +380,10 @@ def _replicate_seed(config: BenchConfig, replicate: int, purpose: str) -> int:
     return int(sequence.generate_state(1)[0])
 
 
-def _study(config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curve) -> StudySpec:
+def _study(
+    config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curve, minimum: int = 0
+) -> StudySpec:
+    """The study of one setting; every group gets at least ``minimum`` samples."""
     costs = _costs(config, ratio)
     groups = tuple(
         GroupSpec(
@@ -380,6 +391,7 @@ def _study(config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curv
             curve=replace(sense_curve),
             cost=float(cost),
             weight=float(share),
+            min=minimum,
             max=pools[g],
         )
         for g, cost, share in zip(config.groups, costs, config.shares, strict=True)
@@ -453,8 +465,10 @@ def run_replicate(
             config, replicate, training, cache_dir, cohort_workers
         )
         sense_curve = next(iter(oracle_curves.values()))
+        # A pool's model needs a training set of its smallest measured size to score a group.
+        minimum = POOL_MINIMUM if config.source == "pool" else 0
         for utility, budget, ratio, _ in [s for s in config.settings() if s[3] == training]:
-            study = _study(config, utility, budget, ratio, pools, sense_curve)
+            study = _study(config, utility, budget, ratio, pools, sense_curve, minimum)
             seed = _replicate_seed(config, replicate, f"run-{utility}-{budget}-{ratio}-{training}")
             outcomes = {}
             for name in config.strategies:

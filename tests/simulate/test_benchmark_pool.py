@@ -81,6 +81,17 @@ def test_every_final_allocation_stays_within_each_groups_pool(table):
     assert (results.groupby("strategy")["spent"].sum() <= 260.0 + 1e-9).all()
 
 
+def test_a_small_budget_still_trains_every_group_on_its_smallest_measured_size(table):
+    # At 60 (costs 1 and 2) the oracle's curves would give A two samples, too few to train
+    # on: every group gets at least 10, so every strategy has a score in every group.
+    config = config_of(table, budgets=(60.0,), pilot=None,
+                       strategies=("adaptive", "equal", "oracle"))
+    results, _ = run_replicate(config, 0)
+    assert (results["total"] >= 10).all() and results["value"].notna().all()
+    with pytest.raises(InputError, match="budgets must be at least 30"):
+        config_of(table, budgets=(29.0,), pilot=5)
+
+
 def test_the_scores_are_the_groups_known_r2_on_held_out_rows(table):
     # 300 buys both whole pools (140 + 2 x 80): every strategy trains on all of them.
     results, _ = run_replicate(config_of(table, budgets=(300.0,)), 0)

@@ -1,10 +1,11 @@
 """The benchmark: which sampling strategy builds the most equitable model, and by how much.
 
-One *replicate* is one simulated world (a cohort, or known curves) in which every strategy is
+One *replicate* is one world (a simulated cohort, known curves, or a new split of a user's
+labelled table into test rows and pools, :func:`pool_config`) in which every strategy is
 run under every setting (utility x budget x cost ratio x training mode) on the same data, so
-strategies are compared in pairs. In a genomic world, strategies measure on half of each group's
-test set while they collect, and every final allocation is scored on the other half, so no
-strategy is credited for steering by the noise of the people it measured. Each finished
+strategies are compared in pairs. In a genomic or pool world, strategies measure on half of
+each group's test set while they collect, and every final allocation is scored on the other
+half, so no strategy is credited for steering by the noise of the people it measured. Each finished
 replicate is written to its own Parquet file in ``OUT/replicates/`` as soon as it completes; a
 run started again with the same configuration computes only the replicates that are missing.
 
@@ -166,15 +167,7 @@ POOL_MINIMUM = 10
 
 def _validate(config: BenchConfig) -> None:
     if config.source == "pool":
-        labels = set(config.cohort.read().labels.astype(str))
-        absent = [g for g in config.groups if g not in labels]
-        if absent:
-            raise InputError(f"group(s) {', '.join(absent)} have no row in {config.cohort.data}"
-                             f"; its groups are {', '.join(sorted(labels))}")
-        least = POOL_MINIMUM * _costs(config, max(config.cost_ratios)).sum()
-        if min(config.budgets) < least:
-            raise InputError(f"budgets must be at least {least:g}, enough for {POOL_MINIMUM} "
-                             "samples of every group (the smallest training set measured)")
+        _validate_pool(config)
     unknown = sorted(set(config.strategies) - set(STRATEGIES) - set(VARIANTS))
     if unknown:
         raise InputError(
@@ -204,6 +197,27 @@ def _validate(config: BenchConfig) -> None:
                 f"budget {budget:g} is below the pilot's cost {pilot_cost:g}; "
                 "raise budgets or lower pilot"
             )
+
+
+def _validate_pool(config: BenchConfig) -> None:
+    """Refuse a pool the replicates could not run on, before anything is written: a named
+    group with no row, a split the table cannot give (too few rows or classes in a group), a
+    pool or a budget below the smallest training set measured."""
+    labels = set(config.cohort.read().labels.astype(str))
+    absent = [g for g in config.groups if g not in labels]
+    if absent:
+        raise InputError(f"group(s) {', '.join(absent)} have no row in {config.cohort.data}; "
+                         f"its groups are {', '.join(sorted(labels))}")
+    small = {g: n for g, n in _pool(config, 0, config.training[0]).pools().items()
+             if n < POOL_MINIMUM}
+    if small:
+        shown = ", ".join(f"{g} {n}" for g, n in small.items())
+        raise InputError(f"every group's pool needs {POOL_MINIMUM} rows besides its test rows; "
+                         f"{shown}: give a smaller test_size")
+    least = POOL_MINIMUM * _costs(config, max(config.cost_ratios)).sum()
+    if min(config.budgets) < least:
+        raise InputError(f"budgets must be at least {least:g}, enough for {POOL_MINIMUM} "
+                         "samples of every group (the smallest training set measured)")
 
 
 def _pilot_cost(config: BenchConfig, ratio: float, budget: float) -> float:
@@ -301,11 +315,11 @@ def pool_config(
     counts = world.read().labels.astype(str).value_counts()
     values = {k: v for k, v in overrides.items() if v is not None}
     groups = tuple(values.pop("groups", sorted(counts.index)))
-    shares = values.pop("shares", tuple(float(counts.get(g, 0) / counts.sum()) for g in groups))
+    rows = np.array([counts.get(g, 0) for g in groups], dtype=float)
+    shares = values.pop("shares", tuple(rows / rows.sum()))
     if "budgets" not in values:
         ratios = values.get("cost_ratios", BenchConfig.cost_ratios)
         costs = [1.0] + [float(ratios[0])] * (len(groups) - 1)
-        rows = [int(counts.get(g, 0)) for g in groups]
         values["budgets"] = (float(round(0.5 * np.dot(costs, rows))),)
     values.setdefault("strategies", ("adaptive", "equal", "proportional", "oracle"))
     values.setdefault("replicates", 5)
@@ -359,19 +373,25 @@ def _make_source(
 
 
 def _pool_source(config: BenchConfig, replicate: int, training: str):
-    """The pool's source in one replicate (its own split and pool order), its pools and the
-    oracle's curves (fitted to the whole pool, scored on the final test rows)."""
+    """The pool's source in one replicate, its pools and the oracle's curves (fitted to the
+    whole pool, scored on the final test rows)."""
+    source = _pool(config, replicate, training)
+    return source, source.pools(), source.true_curves
+
+
+def _pool(config: BenchConfig, replicate: int, training: str) -> PoolSource:
+    """The pool of one replicate: its own split into test rows and pool order (nothing is
+    trained until it is measured)."""
     world = config.cohort
     table = world.read()
     keep = table.labels.astype(str).isin(config.groups).to_numpy()
     test_size = int(world.test_size) if world.test_size >= 1 else world.test_size
-    source = PoolSource.from_data(
+    return PoolSource.from_data(
         table.X[keep], table.y.to_numpy()[keep], table.labels.astype(str).to_numpy()[keep],
         estimator=table.estimator, scoring=table.scoring, training=training,
         test_size=test_size, fractions=world.fractions, held_out_test=config.held_out_test,
         minimum_size=POOL_MINIMUM, seed=_replicate_seed(config, replicate, "pool"),
     )  # fmt: skip
-    return source, source.pools(), source.true_curves
 
 
 def _replicate_seed(config: BenchConfig, replicate: int, purpose: str) -> int:

@@ -40,6 +40,7 @@ _FLAGS = {
     "leave them out of features, or give model as module:factory":
         "leave them out with --features, or pass --model module:factory",
     "test_size must be": "--test-size must be",
+    "give a smaller test_size": "give a smaller --test-size",
 }
 
 

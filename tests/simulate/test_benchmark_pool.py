@@ -121,6 +121,8 @@ def test_an_unknown_or_missing_pool_setting_is_refused(table):
         BenchConfig(source="pool", groups=("A", "B"), cohort={"data": str(table), "group": "g"})
     with pytest.raises(InputError, match="group.s. C have no row"):
         BenchConfig(source="pool", groups=("A", "C"), cohort=settings)
+    with pytest.raises(InputError, match="pool needs 10 rows besides its test rows; B 5: give"):
+        pool_config(table, target="outcome", group="site", test_size=135, budgets=(100.0,))
 
 
 def test_the_command_writes_the_summary_and_refuses_a_missing_column(table, tmp_path, capsys):

@@ -27,6 +27,7 @@ _PUBLIC: dict[str, str] = {
     "sizes_from_fractions": "allocate.measure",
     "measure_curves": "allocate.measure",
     "MeasuredCurves": "allocate.measure",
+    "read_model_data": "allocate.measure_models",
     # allocation
     "GroupSpec": "allocate.study_file",
     "StudySpec": "allocate.study_file",

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import with_flags
+from allocate.cli.options import MetricOption, ModelOption, with_flags
 from allocate.errors import InputError
 
 
@@ -56,21 +56,8 @@ def measure_command(
         list[str] | None,
         typer.Option(help="Feature columns, comma-separated or repeated (default: all others)."),
     ] = None,
-    model: Annotated[
-        str,
-        typer.Option(
-            help="logistic, ridge, random-forest, hist-gradient-boosting, or module:factory (a "
-            "function returning a scikit-learn estimator). Default: logistic for a class "
-            "target, ridge for a continuous one."
-        ),
-    ] = "",
-    metric: Annotated[
-        str,
-        typer.Option(
-            help="A scikit-learn scorer name (roc_auc, accuracy, neg_log_loss, r2, ...). "
-            "Default: roc_auc for two classes, accuracy for more, r2 for a continuous target."
-        ),
-    ] = "",
+    model: ModelOption = "",
+    metric: MetricOption = "",
     sizes: Annotated[
         list[str] | None,
         typer.Option(help="Nested training sizes per group, e.g. 25,50,100,200."),
@@ -95,31 +82,22 @@ def measure_command(
     Each group's held-out rows are scored by models trained on nested subsamples of its other
     rows (or of every group's rows, with --training pooled), repeated --replicates times.
     """
-    from allocate.measure import measure_curves, resolve_metric
-    from allocate.measure_models import (
-        default_metric,
-        make_model,
-        read_table,
-        select_columns,
-    )
+    from allocate.measure import measure_curves
+    from allocate.measure_models import read_model_data
 
     size_list, fraction_list, held_out = _design(output, sizes, fractions, test_size)
-    table = read_table(data, text_columns=(group,))
-    X, y, labels = select_columns(table, target=target, group=group,
-                                  features=_names(features) if features else None)
-    scoring = metric or default_metric(y)
-    resolved = resolve_metric(scoring)
-    classification = resolved.classification
-    chosen = model or ("logistic" if classification else "ridge")
-    estimator = make_model(chosen, classification=classification, metric=scoring)
-    if ":" not in chosen:
-        _check_numeric(X, chosen)
+    try:
+        table = read_model_data(data, target=target, group=group, model=model, scoring=metric,
+                                features=_names(features) if features else None)
+    except InputError as error:
+        raise InputError(with_flags(str(error), _FLAGS)) from None
 
     started = time.perf_counter()
     try:
         with _progress_bar() as advance:
             measured = measure_curves(
-                X, y.to_numpy(), labels.to_numpy(), estimator=estimator, scoring=scoring,
+                table.X, table.y.to_numpy(), table.labels.to_numpy(),
+                estimator=table.estimator, scoring=table.scoring,
                 sizes=size_list, fractions=fraction_list, training=training.value,
                 test_size=held_out, replicates=replicates, seed=seed, n_jobs=jobs,
                 progress=advance,
@@ -128,7 +106,7 @@ def measure_command(
         raise InputError(with_flags(str(error), _FLAGS)) from None
     elapsed = time.perf_counter() - started
     _write_points(measured, output)
-    _report(measured, output, chosen, elapsed)
+    _report(measured, output, table.model, elapsed)
 
 
 class TraitChoice(StrEnum):
@@ -228,6 +206,8 @@ _FLAGS = {
     "ask for smaller sizes": "ask for smaller --sizes",
     "use larger fractions or explicit sizes": "use larger --fractions or --sizes",
     "give sizes, or fractions": "give --sizes, or --fractions",
+    "leave them out of features, or give model as module:factory":
+        "leave them out with --features, or pass --model module:factory",
 }
 
 
@@ -288,20 +268,6 @@ def _numbers(values: list[str], kind, option: str) -> list:
 
 def _names(values: list[str]) -> list[str]:
     return [name.strip() for name in ",".join(values).split(",") if name.strip()]
-
-
-def _check_numeric(X, model: str) -> None:
-    import pandas as pd
-
-    text = [str(c) for c, t in X.dtypes.items()
-            if not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))]
-    if text:
-        shown = ", ".join(text[:5]) + (" ..." if len(text) > 5 else "")
-        raise InputError(
-            f"feature column(s) {shown} are not numeric and model {model!r} needs numbers; "
-            "encode them first, leave them out with --features, or pass --model "
-            "module:factory with a pipeline that encodes them"
-        )
 
 
 class _progress_bar:

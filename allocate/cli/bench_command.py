@@ -48,9 +48,10 @@ _FLAGS = {
 @said_with_flags(_FLAGS)
 def bench_command(
     preset: Annotated[
-        PresetChoice,
-        typer.Option(help="quick (minutes, the demo), paper (the paper's scale), or synthetic."),
-    ] = PresetChoice.quick,
+        PresetChoice | None,
+        typer.Option(help="quick (minutes, the demo; the default), paper (the paper's scale), or"
+                          " synthetic."),
+    ] = None,
     strategies: Annotated[
         str | None,
         typer.Option(
@@ -137,7 +138,9 @@ def bench_command(
             raise InputError("--target, --group, --features, --model and --metric need --pool")
         from simulate.benchmark import preset_config
 
-        config = preset_config(preset.value, **grid)
+        config = preset_config((preset or PresetChoice.quick).value, **grid)
+    elif preset is not None:
+        raise InputError("give --preset or --pool, not both (--pool benchmarks your table)")
     else:
         config = _pool_config(pool, target, group, features, model, metric, test_size, grid)
     folder = out if out is not None else Path(f"bench-{config.preset}")

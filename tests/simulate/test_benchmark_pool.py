@@ -146,3 +146,7 @@ def test_the_command_writes_the_summary_and_refuses_a_missing_column(table, tmp_
     err = capsys.readouterr().err
     assert code == 2 and "--pool needs --target COLUMN and --group COLUMN" in err
     assert not missing.exists()
+    code = main([*base, "--out", str(missing), "--preset", "quick"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "give --preset or --pool, not both" in err
+    assert not missing.exists()

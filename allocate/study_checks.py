@@ -139,21 +139,21 @@ def checked_measurements(measurements: Any, state: StudyState,
     have = np.array([group.have for group in spec.groups])
     totals = dict(zip(spec.names, have + np.asarray(state.collected) + counts, strict=True))
     in_hand = np.array([totals[name] for name in table["group"]], dtype=float)
-    over = table["n"].to_numpy() > in_hand
-    if over.any():
-        row = int(np.flatnonzero(over)[0])
-        raise InputError(
-            f"measurements: {table['group'].iloc[row]} is measured at n ="
-            f" {table['n'].iloc[row]:g}, but only {int(in_hand[row])} of its samples are"
-            f" {_in_hand(counts)}; check n or the collected counts")
     pooled = float(sum(totals.values()))
-    over = table["n_total"].to_numpy() > pooled
-    if over.any():
-        row = int(np.flatnonzero(over)[0])
-        raise InputError(
-            f"measurements: a measurement of {table['group'].iloc[row]} has n_total ="
-            f" {table['n_total'].iloc[row]:g}, more than the {int(pooled)} samples"
-            f" {_in_hand(counts)}; check n_total or the collected counts")
+    limits = {
+        "n": (in_hand, "{group} is measured at n = {value:g}, but only {limit} of its samples"
+                       " are {where}; check n or the collected counts"),
+        "n_total": (np.full(len(table), pooled),
+                    "a measurement of {group} has n_total = {value:g}, more than the {limit}"
+                    " samples {where}; check n_total or the collected counts"),
+    }
+    for column, (limit, message) in limits.items():
+        over = np.flatnonzero(table[column].to_numpy() > limit)
+        if over.size:
+            row = int(over[0])
+            raise InputError("measurements: " + message.format(
+                group=table["group"].iloc[row], value=table[column].iloc[row],
+                limit=int(limit[row]), where=_in_hand(counts)))
     return table[columns]
 
 

@@ -241,3 +241,22 @@ def test_run_strategy_refuses_a_source_that_measures_more_samples_than_exist():
 
     with pytest.raises(InputError, match="CEU is measured at n = 67, but only 66 of its"):
         run_strategy("equal", Overcounting(), make_study(budget=300.0), seed=0)
+
+
+def test_run_strategy_refuses_a_pooled_size_beyond_every_sample_in_hand():
+    class OvercountingPool:
+        true_curves = TRUTH
+
+        def measure(self, totals, *, seed):
+            pooled = float(sum(totals.values()))
+            return pd.DataFrame({"group": ["CEU"], "n": [float(totals["CEU"])],
+                                 "n_total": [pooled + 1], "value": [0.3], "seed": [seed]})
+
+    study = make_study(budget=300.0)
+    with pytest.raises(InputError) as refused:
+        run_strategy("equal", OvercountingPool(), study, seed=0)
+    message = str(refused.value)
+    assert message.startswith("measurements: a measurement of CEU has n_total = ")
+    pooled = float(message.split("n_total = ")[1].split(",")[0])
+    assert f"more than the {int(pooled) - 1} samples" in message
+    assert message.endswith("; check n_total or the collected counts")

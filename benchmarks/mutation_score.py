@@ -42,7 +42,12 @@ SAMPLE_SEED = 16
 
 @dataclass(frozen=True)
 class Module:
-    """The files mutated for one module and the test files (name patterns) that cover it."""
+    """The files mutated for one module and the test files that cover it.
+
+    Each test entry is a file-name pattern matched anywhere under ``tests/``, or several
+    separated by ``|`` (a file's name before and after the tests were moved to mirror
+    the modules); every entry must match at least one file.
+    """
 
     files: tuple[str, ...]
     tests: tuple[str, ...]
@@ -52,11 +57,11 @@ MODULES = {
     "allocation": Module(
         ("allocate/integer.py", "allocate/optimise.py"),
         (
-            "test_plan_closed_forms.py",
-            "test_plan_infeasible.py",
-            "test_plan_integer.py",
-            "test_plan_properties.py",
-            "test_plan_solvers.py",
+            "test_plan_closed_forms.py|test_planning_closed_forms.py",
+            "test_plan_infeasible.py|test_planning_infeasible.py",
+            "test_plan_integer.py|test_integer.py",
+            "test_plan_properties.py|test_planning_properties.py",
+            "test_plan_solvers.py|test_optimise_solvers.py",
             "test_integer_*.py",
             "test_optimise_*.py",
         ),
@@ -64,15 +69,23 @@ MODULES = {
     "fitting": Module(("allocate/fitting.py",), ("test_fitting.py", "test_fitting_*.py")),
     "baselines": Module(
         ("allocate/baselines.py",),
-        ("test_plan_properties.py", "test_plan_results.py", "test_baselines_*.py"),
+        (
+            "test_plan_properties.py|test_planning_properties.py",
+            "test_plan_results.py|test_planning_results.py",
+            "test_baselines_*.py|test_baselines.py",
+        ),
     ),
     "metrics": Module(
         ("simulate/metrics.py",),
-        ("test_simulate_prs.py", "test_simulate_metrics_*.py", "test_metrics_*.py"),
+        ("test_simulate_prs.py|test_prs.py", "test_metrics_*.py|test_simulate_metrics_*.py"),
     ),
     "association": Module(
         ("simulate/association.py",),
-        ("test_simulate_association.py", "test_simulate_plink.py", "test_association_*.py"),
+        (
+            "test_simulate_association.py|test_association.py",
+            "test_simulate_plink.py|test_export_plink.py",
+            "test_association_*.py",
+        ),
     ),
 }
 
@@ -81,14 +94,14 @@ class MutationRunError(RuntimeError):
     """mutmut could not produce a score for a module."""
 
 
-def selected_tests(tests_root: Path, patterns: tuple[str, ...]) -> list[str]:
-    """Test files (relative to the copy) matching each name pattern anywhere under tests/."""
+def selected_tests(tests_root: Path, entries: tuple[str, ...]) -> list[str]:
+    """Test files (relative to the copy) matching each entry of :attr:`Module.tests`."""
     selected: list[str] = []
-    for pattern in patterns:
-        found = sorted(tests_root.rglob(pattern))
+    for entry in entries:
+        found = sorted({path for name in entry.split("|") for path in tests_root.rglob(name)})
         if not found:
             raise MutationRunError(
-                f"no test file matches {pattern!r} under {tests_root}; update MODULES in "
+                f"no test file matches {entry!r} under {tests_root}; update MODULES in "
                 f"{Path(__file__).name}"
             )
         selected += [str(path.relative_to(tests_root.parent)) for path in found]

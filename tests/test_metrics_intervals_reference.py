@@ -82,3 +82,18 @@ def test_the_auc_standard_error_is_the_spread_of_the_auc_over_exponential_sample
     # The sample standard deviation of 4000 draws is within 3 * 1.2% of the truth.
     assert aucs.std(ddof=1) == pytest.approx(se, rel=0.035)
     assert aucs.mean() == pytest.approx(a, abs=3 * se / np.sqrt(repeats))
+
+
+@pytest.mark.parametrize(("cases", "controls"), [(1, 1), (1, 6), (6, 1)])
+def test_one_case_or_one_control_has_an_auc_interval(cases, controls):
+    low, high = hanley_mcneil_interval(0.6, cases, controls, 0.5)
+    assert auc_interval(0.6, cases, controls, 0.5) == pytest.approx(
+        (max(low, 0.0), min(high, 1.0)), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "cases", "controls"), [(0.7, 10, 0), (0.7, 0, 10), (np.nan, 5, 5)]
+)
+def test_the_auc_interval_is_nan_without_both_classes_or_a_value(value, cases, controls):
+    assert np.isnan(auc_interval(value, cases, controls)).all()

@@ -143,3 +143,22 @@ def test_the_default_scan_is_linear(samples):
     dosages, y, _ = samples
     statistics = statistics_of(dosages, y)
     assert_same_scan(statistics.scan(), statistics.scan("linear"))
+
+
+@pytest.mark.parametrize("test", ["linear", "logistic"])
+def test_statistics_stacked_from_single_group_parts_scan_as_the_groups_together(samples, test):
+    dosages, y, cases = samples
+    outcome = y if test == "linear" else cases
+    parts = {g: ScanStatistics.empty((g,), 40).add(g, dosages[rows], outcome[rows])
+             for g, rows in (("A", slice(0, 150)), ("B", slice(150, 300)))}  # fmt: skip
+    stacked = ScanStatistics.stacked(GROUPS, parts, 40)
+    assert_same_scan(stacked.scan(test), statistics_of(dosages, outcome).scan(test))
+    alone = ScanStatistics.stacked(("A", "B", "C"), {"B": parts["B"]}, 40)  # no rows for A, C
+    assert_same_scan(alone.only(("B",)).scan(test), parts["B"].scan(test))
+    assert alone.n.tolist() == [0, 150, 0]
+
+
+def test_adding_to_a_group_the_statistics_do_not_have_is_refused(samples):
+    dosages, y, _ = samples
+    with pytest.raises(InputError, match=r"^the scan has no group 'C'; it has A, B$"):
+        ScanStatistics.empty(GROUPS, 40).add("C", dosages, y)

@@ -33,6 +33,8 @@ _PUBLIC: dict[str, str] = {
     "study_from_dict": "allocate.study_file",
     "plan": "allocate.planning",
     "Plan": "allocate.planning",
+    "UTILITY_NAMES": "allocate.utilities",
+    "BUDGETED_UTILITY_NAMES": "allocate.utilities",
     # adaptive collection
     "StudyState": "allocate.strategies",
     "Proposal": "allocate.strategies",
@@ -44,6 +46,8 @@ _PUBLIC: dict[str, str] = {
     "CurveDraws": "allocate.uncertain_curves",
     "run_strategy": "allocate.sequential",
     "Trajectory": "allocate.sequential",
+    "evaluate_totals": "allocate.sequential",
+    "measured_objective": "allocate.sequential",
     "SyntheticSource": "allocate.sources",
     "random_synthetic_study": "allocate.sources",
     "PoolSource": "allocate.pool_source",
@@ -58,6 +62,11 @@ _PUBLIC: dict[str, str] = {
     "InMemoryStorage": "allocate.study_storage",
     "SQLiteStorage": "allocate.study_sqlite",
     "read_results": "allocate.study_results",
+    # files and figures, written atomically
+    "atomic_path": "allocate.files",
+    "write_text_atomically": "allocate.files",
+    "plot_curves": "allocate.plotting",
+    "save_figure_atomically": "allocate.plotting",
     # errors
     "FairallocError": "allocate.errors",
     "FitError": "allocate.errors",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,10 @@ from allocate.curves import FAMILY_PARAMETERS, Curve, Family, Sense
 from allocate.errors import FitError, InputError
 from allocate.points import validate_points
 
-__all__ = ["fit_curves", "fit_group", "CurveFit", "CurveFits", "MIN_BOOTSTRAP", "min_resamples"]
+__all__ = [
+    "fit_curves", "fit_group", "fit_rows", "CurveFit", "CurveFits", "MIN_BOOTSTRAP",
+    "min_resamples",
+]  # fmt: skip
 
 #: Bounds on exponents (Rolf et al. bound them to [0, 2]; zero itself is not a learning curve).
 EXPONENT_BOUNDS = (0.01, 2.0)
@@ -365,25 +368,18 @@ def fit_curves(
     ):
         raise InputError(f"seed must be a whole number >= 0; got {seed!r}")
     table = validate_points(points)
-    rng = np.random.default_rng(seed)
-    fits = []
-    for group, rows in table.groupby("group", sort=False):
-        fits.append(
-            fit_group(
-                rows["n"].to_numpy(),
-                rows["value"].to_numpy(),
-                rows["n_total"].to_numpy(),
-                group=str(group),
-                family=family,
-                sense=sense,
-                score_max=score_max,
-                log_space=log_space,
-                bootstrap=bootstrap,
-                level=level,
-                rng=rng,
-            )
-        )
-    return CurveFits(fits=tuple(fits), family=family, sense=sense, level=level)
+    options = dict(family=family, sense=sense, score_max=score_max, log_space=log_space,
+                   bootstrap=bootstrap, level=level, rng=np.random.default_rng(seed))
+    fits = tuple(fit_rows(rows, group=str(group), **options)
+                 for group, rows in table.groupby("group", sort=False))
+    return CurveFits(fits=fits, family=family, sense=sense, level=level)
+
+
+def fit_rows(rows: pd.DataFrame, **options: Any) -> CurveFit:
+    """Fit one group's curve to its rows of a points table (columns ``n``, ``value`` and
+    ``n_total``); ``options`` as for :func:`fit_group`."""
+    return fit_group(rows["n"].to_numpy(float), rows["value"].to_numpy(float),
+                     rows["n_total"].to_numpy(float), **options)
 
 
 def fit_group(

@@ -21,7 +21,7 @@ from allocate.errors import InfeasibleStudy, InputError
 from allocate.integer import least_totals_for_levels, round_and_repair, solve_separable
 from allocate.optimise import AllocationProblem, solve_continuous
 from allocate.study_file import StudySpec
-from allocate.utilities import utility_named
+from allocate.utilities import Utility, utility_named
 
 __all__ = ["GroupAllocation", "BaselinePlan", "Plan", "plan", "metric_objective"]
 
@@ -128,6 +128,11 @@ class Plan:
     bound_method: str = ""
 
     @property
+    def rule(self) -> Utility:
+        """The utility the plan optimises (see :mod:`allocate.utilities`)."""
+        return utility_named(self.utility)
+
+    @property
     def names(self) -> tuple[str, ...]:
         """Group names in study order."""
         return tuple(group.name for group in self.groups)
@@ -197,7 +202,9 @@ class Plan:
             )
         lines.append(f"objective {self.objective:.6g}; " + "; ".join(
             f"{name} {_format(base.objective)}" for name, base in self.baselines.items()))
-        limit = "at most" if self.sense == "score" and self.utility != "target" else "at least"
+        # the spend (the cost form's objective) is lower-better whatever the metric's sense
+        in_metric_sense = self.rule.form != "cost"
+        limit = "at most" if self.sense == "score" and in_metric_sense else "at least"
         lines.append(f"certified: the best plan's objective is {limit} {_format(self.bound)}"
                      f" (gap {_format(self.gap)}; {self.bound_method})")
         lines.append(f"spent {self.spent:.6g} of budget {_format(self.budget)};"

@@ -340,7 +340,7 @@ def replay_collection(
     -------
     ReplayResult
     """
-    from allocate.sequential import run_strategy
+    from allocate.sequential import measured_objective, run_strategy
     from allocate.strategies import make_strategy
     from allocate.water_filling import WaterFilling
 
@@ -364,7 +364,7 @@ def replay_collection(
         trajectory = run_strategy(strategy, used, study, seed=seed)
         trajectories[name] = trajectory
         values = _final_values(source, study, trajectory.final_totals)
-        objective = _objective(study, values)
+        objective = measured_objective(study, values)
         for group, total in zip(study.groups, trajectory.final_totals, strict=True):
             collected = int(total) - group.have
             rows.append((name, group.name, int(total), collected, group.cost * collected,
@@ -389,13 +389,3 @@ def _final_values(source: PoolSource, study: StudySpec, totals: np.ndarray) -> d
     table = reported.measure(counts, seed=0)
     values = dict(zip(table["group"], table["value"], strict=True))
     return {g: values.get(g, np.nan) for g in counts}
-
-
-def _objective(study: StudySpec, values: dict[str, float]) -> float:
-    """The study's utility of measured per-group values, in the metric's own sense."""
-    from allocate.optimise import AllocationProblem
-    from allocate.planning import metric_objective
-
-    problem = AllocationProblem.from_study(study, budget=study.budget)
-    losses = np.array([float(g.curve.from_metric(values[g.name])) for g in study.groups])
-    return float(metric_objective(problem, problem.aggregate(losses)))

@@ -30,6 +30,7 @@ __all__ = [
     "run_strategy",
     "Trajectory",
     "evaluate_totals",
+    "measured_objective",
 ]
 
 
@@ -217,6 +218,38 @@ def evaluate_totals(study: StudySpec, totals: np.ndarray) -> tuple[np.ndarray, f
     problem = AllocationProblem.from_study(study, budget=study.budget)
     totals = np.asarray(totals, dtype=float)
     return problem.losses(totals), problem.aggregate(problem.losses(totals))
+
+
+def measured_objective(study: StudySpec, values: dict[str, float]) -> float:
+    """The study's utility of measured per-group ``values``, in the metric's own sense.
+
+    Parameters
+    ----------
+    study : StudySpec
+        Its utility, weights and curves' sense (each value is read through its group's curve).
+    values : dict of str to float
+        Each group's measured metric (a score or a loss, as its curve says).
+
+    Returns
+    -------
+    float
+        The objective a plan reports, computed from the measurements instead of the curves.
+
+    Examples
+    --------
+    >>> from allocate import Curve, GroupSpec, StudySpec
+    >>> study = StudySpec(groups=(GroupSpec("A", Curve(a=1.0, b=0.5)),
+    ...                           GroupSpec("B", Curve(a=2.0, b=0.5))), budget=10.0,
+    ...                   utility="maximin")
+    >>> measured_objective(study, {"A": 0.25, "B": 0.5})
+    0.5
+    """
+    from allocate.optimise import AllocationProblem
+    from allocate.planning import metric_objective
+
+    problem = AllocationProblem.from_study(study, budget=study.budget)
+    losses = np.array([float(g.curve.from_metric(values[g.name])) for g in study.groups])
+    return float(metric_objective(problem, problem.aggregate(losses)))
 
 
 def _named_strategy(name: str, source: Source) -> Strategy:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from allocate.curves import Curve
 from allocate.errors import FitError, InfeasibleStudy, InputError
-from allocate.fitting import CurveFits, fit_group
+from allocate.fitting import CurveFits, fit_group, fit_rows
 from allocate.study_checks import MEASUREMENT_COLUMNS
 from allocate.study_file import StudySpec
 
@@ -41,6 +41,7 @@ __all__ = [
     "STRATEGIES",
     "make_strategy",
     "damp",
+    "fit_measurements",
 ]
 
 STRATEGIES: tuple[str, ...] = (
@@ -423,12 +424,10 @@ class Adaptive:
             return opening
         budget = batch_budget(state, self.batch, rounds_after_pilot(state, self.pilot))
         try:
-            fits = self._fit(state)
+            fits = self._fit(state, rng)
         except FitError as error:
-            counts = equal_counts(state, budget)
-            return Proposal(counts=counts, note=f"equal fallback: {error}")
-        curves = self.planning_curves(fits, state)
-        target, relaxed = _plan_or_relax(_study_with(state, curves, state.remaining))
+            return Proposal(counts=equal_counts(state, budget), note=f"equal fallback: {error}")
+        target, relaxed = self.planned_totals(fits, state)
         counts = affordable_counts(state, target - state.totals, budget)
         if self.damping is not None:
             counts = damp(state.totals, counts, self.damping)
@@ -436,6 +435,13 @@ class Adaptive:
             counts = affordable_counts(state, target - state.totals, state.remaining)
         note = self.name if relaxed is None else f"{self.name} ({relaxed})"
         return Proposal(counts=counts, target_totals=target, fits=fits, note=note)
+
+    def planned_totals(
+        self, fits: CurveFits, state: StudyState
+    ) -> tuple[np.ndarray, str | None]:
+        """The totals this round moves toward, and a note when the targets had to be dropped."""
+        curves = self.planning_curves(fits, state)
+        return _plan_or_relax(_study_with(state, curves, state.remaining))
 
     def planning_curves(self, fits: CurveFits, state: StudyState) -> list[Curve]:
         """The curves the allocation is planned on: the fitted ones, anchored if asked."""
@@ -448,26 +454,46 @@ class Adaptive:
             anchored.append(curve if latest is None else anchor_curve(curve, total, *latest))
         return anchored
 
-    def _fit(self, state: StudyState) -> CurveFits:
-        table = state.measurements
-        fits = []
-        for group in state.study.groups:
-            rows = table[table["group"] == group.name]
-            if rows.empty:
-                raise FitError(f"{group.name!r} has no measurements yet")
-            fits.append(
-                fit_group(
-                    rows["n"].to_numpy(float),
-                    rows["value"].to_numpy(float),
-                    rows["n_total"].to_numpy(float),
-                    group=group.name,
-                    family=self.family,
-                    sense=group.curve.sense,
-                    score_max=group.curve.score_max,
-                    log_space=self.log_space,
-                )
-            )
-        return CurveFits(fits=tuple(fits), family=self.family, sense=state.study.sense, level=0.9)
+    def _fit(self, state: StudyState, rng: np.random.Generator | None = None) -> CurveFits:
+        """This round's fits: point estimates here (``rng`` serves subclasses that resample)."""
+        return fit_measurements(state, family=self.family, log_space=self.log_space)
+
+
+def fit_measurements(
+    state: StudyState,
+    *,
+    family: str,
+    log_space: bool,
+    bootstrap: int = 0,
+    rng: np.random.Generator | None = None,
+) -> CurveFits:
+    """Each group's curve fitted to the study's measurements so far.
+
+    Parameters
+    ----------
+    state : StudyState
+    family, log_space
+        As for :func:`allocate.fitting.fit_group`.
+    bootstrap : int
+        Bootstrap refits per group (0: the point estimate only).
+    rng : numpy.random.Generator, optional
+        Drives the bootstrap (as for :func:`~allocate.fitting.fit_group`).
+
+    Raises
+    ------
+    FitError
+        A group has no measurements yet, or its curve cannot be fitted.
+    """
+    table = state.measurements
+    fits = []
+    for group in state.study.groups:
+        rows = table[table["group"] == group.name]
+        if rows.empty:
+            raise FitError(f"{group.name!r} has no measurements yet")
+        fits.append(fit_rows(rows, group=group.name, family=family, sense=group.curve.sense,
+                             score_max=group.curve.score_max, log_space=log_space,
+                             bootstrap=bootstrap, rng=rng))
+    return CurveFits(fits=tuple(fits), family=family, sense=state.study.sense, level=0.9)
 
 
 @dataclass(frozen=True)

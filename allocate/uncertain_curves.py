@@ -29,20 +29,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from allocate.curves import Curve
-from allocate.errors import FairallocError, FitError, InfeasibleStudy, InputError
-from allocate.fitting import CurveFits, fit_group, min_resamples
+from allocate.errors import FairallocError, InfeasibleStudy, InputError
+from allocate.fitting import CurveFits, min_resamples
 from allocate.optimise import AllocationProblem, bisect_monotone
-from allocate.strategies import (
-    Adaptive,
-    Proposal,
-    StudyState,
-    affordable_counts,
-    batch_budget,
-    damp,
-    equal_counts,
-    opening_proposal,
-    rounds_after_pilot,
-)
+from allocate.strategies import Adaptive, StudyState, fit_measurements
 
 __all__ = [
     "CurveDraws",
@@ -199,10 +189,10 @@ def expected_totals(problem: AllocationProblem, draws: CurveDraws) -> np.ndarray
             f" {problem.budget:g}; raise the budget or lower min"
         )
     lower = _meet_targets(problem, draws, lower)
-    if problem.utility == "target":
+    if problem.rule.form == "cost":
         return lower
     upper = _affordable_upper(problem, lower)
-    if problem.utility == "maximin":
+    if problem.rule.form == "worst":
         lower = _lowest_level(problem, draws, lower, upper)
     totals = _priority_fill(problem, draws, lower, upper)
     if not np.all(np.isfinite(totals)):  # pragma: no cover - a bug here, not the input
@@ -215,7 +205,7 @@ def _check_draws(problem: AllocationProblem, draws: CurveDraws) -> None:
         raise InputError(f"curve draws have {draws.groups} groups; the study has {problem.size}")
     if not problem.separable:
         raise InputError("planning on curve draws takes separable studies (every t = 0)")
-    if problem.utility != "target" and not math.isfinite(problem.budget):
+    if problem.rule.needs_budget and not math.isfinite(problem.budget):
         raise InputError("planning on curve draws needs a finite budget")
 
 
@@ -303,7 +293,7 @@ def _priority_fill(problem, draws: CurveDraws, n: np.ndarray, upper: np.ndarray)
     """Spend what is left one sample at a time where the aggregate's term falls most per unit of
     cost (the weighted expected loss, or its p-th power for the power mean)."""
     n = n.copy()
-    power = problem.p if problem.utility == "power-mean" else 1.0
+    power = problem.rule.exponent(problem)
     weight = problem.normalised_weight
 
     def ratio(g: int) -> float:
@@ -354,13 +344,7 @@ def composition_totals(problem: AllocationProblem) -> np.ndarray:
 def draw_objectives(problem: AllocationProblem, draws: CurveDraws, n: np.ndarray) -> np.ndarray:
     """The utility's aggregate (loss sense, lower is better) under every draw, at totals ``n``
     of shape ``(..., groups)``: ``(..., draws)``."""
-    losses = draws.losses(n)
-    if problem.utility == "maximin":
-        return np.max(losses + problem.shift, axis=-1)
-    weight = problem.normalised_weight
-    if problem.utility == "power-mean":
-        return (losses**problem.p @ weight) ** (1.0 / problem.p)
-    return losses @ weight
+    return problem.rule.aggregates(problem, draws.losses(n))
 
 
 def cautious_totals(
@@ -397,7 +381,7 @@ def cautious_totals(
     """
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1, e.g. 0.9; got {level}")
-    if problem.utility == "target":  # least cost for the targets: nothing to trade off
+    if problem.rule.form == "cost":  # least cost for the targets: nothing to trade off
         return np.asarray(planned, dtype=float)
     start = composition_totals(problem)
     fractions = np.linspace(0.0, 1.0, int(steps) + 1)[:, None]
@@ -410,31 +394,10 @@ def cautious_totals(
 # --- the strategies -------------------------------------------------------------------------------
 
 
-def fit_with_draws(
-    state: StudyState, *, family: str, log_space: bool, draws: int, rng: np.random.Generator
-) -> CurveFits:
-    """Each group's curve fitted to the study's measurements, with ``draws`` bootstrap refits."""
-    table = state.measurements
-    fits = []
-    for group in state.study.groups:
-        rows = table[table["group"] == group.name]
-        if rows.empty:
-            raise FitError(f"{group.name!r} has no measurements yet")
-        fits.append(
-            fit_group(
-                rows["n"].to_numpy(float),
-                rows["value"].to_numpy(float),
-                rows["n_total"].to_numpy(float),
-                group=group.name,
-                family=family,
-                sense=group.curve.sense,
-                score_max=group.curve.score_max,
-                log_space=log_space,
-                bootstrap=draws,
-                rng=rng,
-            )
-        )
-    return CurveFits(fits=tuple(fits), family=family, sense=state.study.sense, level=0.9)
+def without_targets(problem: AllocationProblem) -> AllocationProblem:
+    """``problem`` with every target dropped, under the utility its own plans without targets."""
+    return replace(problem, cap=np.full(problem.size, np.inf),
+                   utility=problem.rule.without_targets)
 
 
 def rebased_problem(state: StudyState, fits: CurveFits) -> AllocationProblem:
@@ -489,25 +452,14 @@ class Expected(Adaptive):
     def settings(self) -> dict:
         return {**super().settings(), "draws": self.draws}
 
-    def propose(self, state: StudyState, *, rng: np.random.Generator) -> Proposal:
-        opening = opening_proposal(state, self.pilot)
-        if opening is not None:
-            return opening
-        budget = batch_budget(state, self.batch, rounds_after_pilot(state, self.pilot))
-        try:
-            fits = fit_with_draws(state, family=self.family, log_space=self.log_space,
-                                  draws=self.draws, rng=rng)
-        except FitError as error:
-            return Proposal(counts=equal_counts(state, budget), note=f"equal fallback: {error}")
-        problem = rebased_problem(state, fits)
-        target, relaxed = self.target_totals(problem, CurveDraws.from_fits(fits))
-        counts = affordable_counts(state, target - state.totals, budget)
-        if self.damping is not None:
-            counts = damp(state.totals, counts, self.damping)
-        if not counts.any():  # the plan is reached (or damping froze it): spend what is left
-            counts = affordable_counts(state, target - state.totals, state.remaining)
-        note = self.name if relaxed is None else f"{self.name} ({relaxed})"
-        return Proposal(counts=counts, target_totals=target, fits=fits, note=note)
+    def _fit(self, state: StudyState, rng: np.random.Generator | None = None) -> CurveFits:
+        return fit_measurements(state, family=self.family, log_space=self.log_space,
+                                bootstrap=self.draws, rng=rng)
+
+    def planned_totals(
+        self, fits: CurveFits, state: StudyState
+    ) -> tuple[np.ndarray, str | None]:
+        return self.target_totals(rebased_problem(state, fits), CurveDraws.from_fits(fits))
 
     def target_totals(
         self, problem: AllocationProblem, draws: CurveDraws
@@ -518,8 +470,7 @@ class Expected(Adaptive):
         except InfeasibleStudy as error:
             if not np.any(np.isfinite(problem.cap)):
                 raise
-            utility = "maximin" if problem.utility == "target" else problem.utility
-            relaxed = replace(problem, cap=np.full(problem.size, np.inf), utility=utility)
+            relaxed = without_targets(problem)
             note = f"targets out of reach so far, planned without them: {error}"
             return expected_totals(relaxed, draws), note
 
@@ -554,6 +505,5 @@ class Cautious(Expected):
     ) -> tuple[np.ndarray, str | None]:
         planned, relaxed = super().target_totals(problem, draws)
         if relaxed is not None:
-            utility = "maximin" if problem.utility == "target" else problem.utility
-            problem = replace(problem, cap=np.full(problem.size, np.inf), utility=utility)
+            problem = without_targets(problem)
         return cautious_totals(problem, draws, planned, level=self.level), relaxed

@@ -37,6 +37,7 @@ __all__ = [
     "LeastCost",
     "UTILITIES",
     "UTILITY_NAMES",
+    "BUDGETED_UTILITY_NAMES",
     "utility_named",
 ]
 
@@ -67,6 +68,11 @@ class Utility:
 
     def aggregate(self, problem: AllocationProblem, losses: np.ndarray) -> float:
         """The utility's aggregate of per-group ``losses`` (lower is better)."""
+        return float(self.aggregates(problem, np.asarray(losses, dtype=float)))
+
+    def aggregates(self, problem: AllocationProblem, losses: np.ndarray) -> np.ndarray:
+        """The aggregate of every row of ``losses`` (groups on the last axis), all at once:
+        shape ``losses.shape[:-1]``."""
         raise NotImplementedError
 
     def exponent(self, problem: AllocationProblem) -> float:
@@ -122,8 +128,8 @@ class Weighted(Utility):
         """The per-group terms whose sum the utility minimises, for groups ``index``."""
         return problem.normalised_weight[index] * losses
 
-    def aggregate(self, problem: AllocationProblem, losses: np.ndarray) -> float:
-        return float(problem.normalised_weight @ losses)
+    def aggregates(self, problem: AllocationProblem, losses: np.ndarray) -> np.ndarray:
+        return losses @ problem.normalised_weight
 
     def loss_gradient(self, problem: AllocationProblem, losses: np.ndarray) -> np.ndarray:
         """The aggregate's derivative in each group's loss."""
@@ -161,9 +167,9 @@ class PowerMean(Weighted):
     def terms(self, problem, losses, index=slice(None)) -> np.ndarray:
         return problem.normalised_weight[index] * losses**problem.p
 
-    def aggregate(self, problem: AllocationProblem, losses: np.ndarray) -> float:
+    def aggregates(self, problem: AllocationProblem, losses: np.ndarray) -> np.ndarray:
         # scaled by the largest loss, so L^p never leaves floating point, for any p
-        return _power_mean(problem.normalised_weight, np.asarray(losses, dtype=float), problem.p)
+        return _power_mean(problem.normalised_weight, losses, problem.p)
 
     def loss_gradient(self, problem: AllocationProblem, losses: np.ndarray) -> np.ndarray:
         # d M / d L_g = w_g (L_g / M)^(p - 1): scaled by M, so it holds for any p
@@ -191,13 +197,15 @@ class PowerMean(Weighted):
         return scale * inner ** (1 / p)
 
 
-def _power_mean(weight: np.ndarray, losses: np.ndarray, p: float) -> float:
-    """``(sum w L^p)^(1/p)`` (weights summing to one) as ``M (sum w (L/M)^p)^(1/p)``,
-    ``M = max L``: every ratio is at most one, so no power overflows."""
-    scale = float(np.max(losses, initial=0.0))
-    if not scale > 0 or not np.isfinite(scale):
-        return scale
-    return float(scale * (weight @ (losses / scale) ** p) ** (1.0 / p))
+def _power_mean(weight: np.ndarray, losses: np.ndarray, p: float) -> np.ndarray:
+    """``(sum w L^p)^(1/p)`` (weights summing to one) over the last axis, as
+    ``M (sum w (L/M)^p)^(1/p)``, ``M = max L``: every ratio is at most one, so no power
+    overflows. Where ``M`` is not positive and finite, the answer is ``M``."""
+    scale = np.max(losses, axis=-1, keepdims=True, initial=0.0)
+    usable = (scale > 0) & np.isfinite(scale)
+    divisor = np.where(usable, scale, 1.0)  # 1 where the answer is M itself: no inf * 0
+    means = divisor[..., 0] * ((np.where(usable, losses / divisor, 0.0) ** p) @ weight) ** (1 / p)
+    return np.where(usable[..., 0], means, scale[..., 0])
 
 
 class Maximin(Utility):
@@ -207,8 +215,8 @@ class Maximin(Utility):
     form = "worst"
     without_targets = "maximin"
 
-    def aggregate(self, problem: AllocationProblem, losses: np.ndarray) -> float:
-        return float(np.max(losses + problem.shift))
+    def aggregates(self, problem: AllocationProblem, losses: np.ndarray) -> np.ndarray:
+        return np.max(losses + problem.shift, axis=-1)
 
     def to_metric(self, problem: AllocationProblem, value: float) -> float:
         if not np.any(problem.shift):
@@ -236,8 +244,8 @@ class Maximin(Utility):
 class LeastCost(Utility):
     """The target utility: the least spend that meets every group's target.
 
-    It has no aggregate of losses of its own; :meth:`aggregate` is the weighted mean loss, which
-    is what a target plan reports when asked for one.
+    It has no aggregate of losses of its own; :meth:`aggregates` is the weighted mean loss,
+    which is what a target plan reports when asked for one.
     """
 
     name = "target"
@@ -245,8 +253,8 @@ class LeastCost(Utility):
     needs_budget = False
     without_targets = "maximin"
 
-    def aggregate(self, problem: AllocationProblem, losses: np.ndarray) -> float:
-        return float(problem.normalised_weight @ losses)
+    def aggregates(self, problem: AllocationProblem, losses: np.ndarray) -> np.ndarray:
+        return losses @ problem.normalised_weight
 
     def objective(self, problem: AllocationProblem, n: np.ndarray) -> float:
         return problem.spend(n)
@@ -267,6 +275,10 @@ UTILITIES: dict[str, Utility] = {
 }
 #: The valid utility names.
 UTILITY_NAMES: tuple[str, ...] = tuple(UTILITIES)
+#: The utilities that spend a budget (every one but the target utility).
+BUDGETED_UTILITY_NAMES: tuple[str, ...] = tuple(
+    name for name, rule in UTILITIES.items() if rule.needs_budget
+)
 
 
 def utility_named(name: str) -> Utility:

@@ -32,7 +32,7 @@ STAGES = [
     ("world: cohort, trait, split, oracle curves", "simulate/source.py",
      "genomic_source_for_benchmark"),
     ("load the cohort from the cache", "simulate/cache.py", "_load"),
-    ("read genotypes (matrix, store or trees)", "simulate/cohort.py", "dosages"),
+    ("read genotypes (matrix, store or trees)", "simulate/cohort_data.py", "dosages"),
     ("accumulate scan statistics", "simulate/association.py", "add"),
     ("association tests", "simulate/association.py", "scan"),
     ("reference panels", "simulate/clumping.py", "standardised_panel"),

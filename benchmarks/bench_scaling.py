@@ -23,10 +23,10 @@ import tempfile
 
 _CHILD = """
 import json, resource, sys, time
-from simulate.benchmark import preset_config, run_benchmark
+from simulate.benchmark import PRESETS, preset_config, run_benchmark
 size, replicates, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 config = preset_config("quick", replicates=replicates,
-                       cohort={**preset_config("quick").cohort, "n_per_group": size})
+                       cohort={**PRESETS["quick"]["cohort"], "n_per_group": size})
 start = time.perf_counter()
 marks = []
 run_benchmark(config, out, workers=1,

@@ -25,8 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from allocate import GroupSpec, StudySpec, measure_curves, plan
-from allocate.pool_source import PoolSource, replay_collection
+from allocate import GroupSpec, PoolSource, StudySpec, measure_curves, plan, replay_collection
 
 SEED = 0
 PILOT = 20  # labelled examples per digit before the budget is spent

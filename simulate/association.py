@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from allocate.errors import InputError
+from allocate import InputError
 
 __all__ = ["ScanStatistics", "AssociationResult", "meta_analyse", "Test"]
 

@@ -69,7 +69,7 @@ def plot_adaptive_path(paths: pd.DataFrame, replicate: int = 0):
 
 def save_benchmark_figures(results: pd.DataFrame, paths: pd.DataFrame, out: Path) -> list[Path]:
     """Draw both figures into ``out`` (PNG, written via a temporary file) and return the paths."""
-    from allocate.plotting import save_figure_atomically
+    from allocate import save_figure_atomically
 
     written = []
     for name, figure in (

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -26,13 +26,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from allocate.curves import Curve
-from allocate.errors import InputError
-from allocate.files import atomic_path, write_text_atomically
-from allocate.sequential import run_strategy
-from allocate.sources import SyntheticSource
-from allocate.strategies import STRATEGIES, Adaptive, Optimistic, Oracle, WorstGroup, make_strategy
-from allocate.study_file import UTILITIES, GroupSpec, StudySpec
+from allocate import (
+    BUDGETED_UTILITY_NAMES,
+    STRATEGIES,
+    Curve,
+    GroupSpec,
+    InputError,
+    StudySpec,
+    SyntheticSource,
+    atomic_path,
+    make_strategy,
+    measured_objective,
+    run_strategy,
+    write_text_atomically,
+)
+from simulate.config import GenomicWorld, SyntheticWorld, world_settings
 from simulate.power_analysis import power_analysis
 
 __all__ = [
@@ -53,7 +61,8 @@ RESULT_COLUMNS = [
 ]  # fmt: skip
 PATH_COLUMNS = ["replicate", "utility", "budget", "cost_ratio", "training", "round", "group",
                 "collect", "total", "spent"]  # fmt: skip
-SCHEMA_VERSION = 1
+#: 2: ``cohort`` is recorded as its typed settings (every field), no longer as given.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -79,8 +88,11 @@ class BenchConfig:
         Master seed.
     batch, pilot : float, int or None
         The adaptive strategies' batch fraction and pilot size.
-    cohort : dict
-        Source settings: cohort size and genome for genomic; curves and noise for synthetic.
+    cohort : GenomicWorld, SyntheticWorld or mapping
+        The source's settings (:class:`simulate.config.GenomicWorld`: the simulated world,
+        what is measured and at which fractions; :class:`simulate.config.SyntheticWorld`:
+        noise and pool size). A mapping is read into the source's settings, refusing any
+        unknown name; ``None`` is the source's defaults.
     replicates_from : {"one-cohort", "independent-cohorts"}
         Genomic replicates are independent draws from one simulated cohort (each its own
         reference panels, test sets and training order; the default), or each its own cohort.
@@ -104,11 +116,13 @@ class BenchConfig:
     seed: int = 0
     batch: float = 0.25
     pilot: int | None = None
-    cohort: dict = field(default_factory=dict)
+    cohort: GenomicWorld | SyntheticWorld | Mapping | None = None
     replicates_from: Literal["one-cohort", "independent-cohorts"] = "one-cohort"
     held_out_test: bool = True
 
     def __post_init__(self) -> None:
+        world = world_settings(self.source, self.cohort, self.groups)
+        object.__setattr__(self, "cohort", world)
         _validate(self)
 
     def key(self) -> str:
@@ -146,11 +160,10 @@ def _validate(config: BenchConfig) -> None:
             f"unknown strategy {', '.join(unknown)}; choose from "
             f"{', '.join(STRATEGIES + VARIANTS)}"
         )
-    bad_utilities = sorted(set(config.utilities) - (set(UTILITIES) - {"target"}))
+    bad_utilities = sorted(set(config.utilities) - set(BUDGETED_UTILITY_NAMES))
     if bad_utilities:
-        raise InputError(
-            f"unknown utility {', '.join(bad_utilities)}; choose from weighted, maximin, power-mean"
-        )
+        raise InputError(f"unknown utility {', '.join(bad_utilities)}; choose from"
+                         f" {', '.join(BUDGETED_UTILITY_NAMES)}")
     if any(not r > 0 for r in config.cost_ratios):
         raise InputError(f"cost ratios must be > 0; got {list(config.cost_ratios)}")
     if any(not b > 0 for b in config.budgets):
@@ -168,7 +181,7 @@ def _validate(config: BenchConfig) -> None:
         if pilot_cost > budget:
             raise InputError(
                 f"budget {budget:g} is below the pilot's cost {pilot_cost:g}; "
-                "raise --budgets or lower the pilot"
+                "raise budgets or lower pilot"
             )
 
 
@@ -256,7 +269,7 @@ def _make_source(
 ):
     """The data source of one replicate and each group's pool size."""
     if config.source == "synthetic":
-        pool = int(config.cohort.get("pool", 20000))
+        pool = int(config.cohort.pool)
         curves = {g: SYNTHETIC_CURVES[g] for g in config.groups}
         rng = np.random.default_rng(_replicate_seed(config, replicate, "curves"))
         if config.replicates > 1:  # each world draws its own curves around the reference
@@ -264,21 +277,21 @@ def _make_source(
                 g: replace(c, a=c.a * rng.uniform(0.7, 1.3), b=c.b * rng.uniform(0.85, 1.15))
                 for g, c in curves.items()
             }
-        source = SyntheticSource(curves, noise=float(config.cohort.get("noise", 0.02)))
+        source = SyntheticSource(curves, noise=float(config.cohort.noise))
         return source, {g: pool for g in config.groups}, curves
     from simulate.source import genomic_source_for_benchmark
 
     one_cohort = config.replicates_from == "one-cohort"
     cohort_seed = _replicate_seed(config, 0 if one_cohort else replicate, "cohort")
-    settings = dict(config.cohort) | ({"cache_dir": str(cache_dir)} if cache_dir else {})
-    settings["workers"] = cohort_workers
     return genomic_source_for_benchmark(
-        settings,
+        config.cohort,
         groups=config.groups,
         training=training,
         seed=cohort_seed,
         split_seed=_replicate_seed(config, replicate, "split"),
         held_out_test=config.held_out_test,
+        cache_dir=str(cache_dir) if cache_dir else None,
+        workers=cohort_workers,
     )
 
 
@@ -304,19 +317,14 @@ def _study(config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curv
 
 
 def _strategy(name: str, config: BenchConfig, oracle_curves: dict[str, Curve]):
-    if name == "adaptive":
-        return Adaptive(batch=config.batch, pilot=config.pilot)
-    if name == "adaptive-anchored":
-        return Adaptive(batch=config.batch, pilot=config.pilot, anchor=True)
-    if name == "optimistic":
-        return Optimistic(batch=config.batch, pilot=config.pilot)
-    if name == "worst-group":
-        return WorstGroup(batch=config.batch, pilot=config.pilot)
     if name == "oracle":
-        return Oracle(curves=oracle_curves)
-    if name in ("expected", "cautious"):
-        return make_strategy(name, batch=config.batch, pilot=config.pilot)
-    return make_strategy(name)
+        return make_strategy("oracle", curves=oracle_curves)
+    if name in ("equal", "proportional"):
+        return make_strategy(name)
+    settings = dict(batch=config.batch, pilot=config.pilot)
+    if name == "adaptive-anchored":
+        return make_strategy("adaptive", anchor=True, **settings)
+    return make_strategy(name, **settings)
 
 
 def _source_for(name: str, source):
@@ -345,16 +353,6 @@ def _final_values(trajectory, groups, final_source=None) -> dict[str, float]:
         rows = final[(final["group"] == group) & (final["n"] == float(total))]
         values[group] = float(rows["value"].mean()) if len(rows) else float("nan")
     return values
-
-
-def _measured_objective(study: StudySpec, values: dict[str, float]) -> float:
-    """The study's utility of measured per-group values, in the metric's own sense."""
-    from allocate.optimise import AllocationProblem
-    from allocate.planning import metric_objective
-
-    problem = AllocationProblem.from_study(study, budget=study.budget)
-    losses = np.array([float(g.curve.from_metric(values[g.name])) for g in study.groups])
-    return metric_objective(problem, problem.aggregate(losses))
 
 
 def run_replicate(
@@ -394,7 +392,7 @@ def run_replicate(
                     seed=seed,
                 )  # fmt: skip
                 values = _final_values(trajectory, config.groups, getattr(source, "final", None))
-                outcomes[name] = (trajectory, values, _measured_objective(study, values))
+                outcomes[name] = (trajectory, values, measured_objective(study, values))
                 if steps is not None:
                     steps.put(1)
                 if name == "adaptive":
@@ -508,6 +506,10 @@ def run_benchmark(
     InputError
         ``out`` holds a run of another configuration, or the dask executor lacks a scheduler.
     """
+    if executor == "dask" and scheduler is None:  # refused before anything is written
+        raise InputError(
+            "executor='dask' needs scheduler, the address of a dask scheduler (tcp://host:8786)"
+        )
     out = Path(out)
     _claim_folder(out, config)
     folder = out / "replicates"
@@ -553,14 +555,16 @@ def _claim_folder(out: Path, config: BenchConfig) -> None:
         earlier = json.loads(stamp.read_text())
         if earlier.get("key") == config.key():
             return
-        if set(earlier.get("config", {})) != set(record["config"]):
+        if earlier.get("schema_version") != SCHEMA_VERSION or set(
+            earlier.get("config", {})
+        ) != set(record["config"]):
             raise InputError(
                 f"{out} holds results of an earlier version of the benchmark, configured "
-                "differently; use a new --out folder"
+                "differently; give run_benchmark a new out folder"
             )
         raise InputError(
             f"{out} holds results of another benchmark configuration; "
-            "use a new --out folder or the same arguments as before"
+            "give run_benchmark a new out folder, or the same config as before"
         )
     write_text_atomically(stamp, json.dumps(record, indent=2, default=list))
 
@@ -635,8 +639,6 @@ def _execute_processes(config, replicates, workers, cache_dir, on_step) -> Itera
 
 
 def _execute_dask(config, replicates: list[int], scheduler, cache_dir) -> Iterable:
-    if scheduler is None:
-        raise InputError("the dask executor needs --scheduler ADDRESS (tcp://host:8786)")
     from distributed import Client, as_completed
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)

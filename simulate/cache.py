@@ -16,24 +16,17 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
-from simulate.cohort import (
-    DEFAULT_MAX_DECODED_BYTES,
-    Cohort,
-    CohortParameters,
-    Progress,
-    assemble_cohort,
-    build_cohort,
-    provenance,
-)
+from allocate import InputError
+from simulate.cohort_data import Cohort, CohortParameters, Progress, cohort_from_trees, provenance
 from simulate.store import STORE_NAME, GenotypeStore, plink_files, write_genotype_store
 
-__all__ = ["cache_key", "cohort_path", "load_or_simulate", "COMPLETE_MARKER"]
+__all__ = ["cache_key", "cohort_path", "load_or_build", "COMPLETE_MARKER"]
 
 COMPLETE_MARKER = "COMPLETE"
 _FORMAT = 2  # 2: the genotype store
@@ -51,23 +44,20 @@ def cohort_path(parameters: CohortParameters, cache_dir: Path) -> Path:
     return Path(cache_dir) / "cohorts" / cache_key(parameters)
 
 
-def load_or_simulate(
+def load_or_build(
     parameters: CohortParameters,
     cache_dir: Path,
+    build: Callable[[], Cohort],
     *,
-    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     progress: Progress | None = None,
-    workers: int = 1,
 ) -> Cohort:
-    """Load the cached cohort if complete; otherwise simulate it (``workers`` chromosomes at a
-    time) and store it atomically."""
+    """Load the cached cohort of ``parameters`` if complete; otherwise make it with ``build``
+    (:func:`simulate.cohort.simulate_cohort` passes the simulation), store it atomically and
+    load it back, so a new cohort reads its genotypes as a cached one does."""
     folder = cohort_path(parameters, cache_dir)
     if (folder / COMPLETE_MARKER).is_file():
         return _load(folder, parameters)
-    cohort = build_cohort(
-        parameters, max_decoded_bytes=max_decoded_bytes, progress=progress, workers=workers
-    )
-    _store(cohort, folder, progress)
+    _store(build(), folder, progress)
     return _load(folder, parameters)
 
 
@@ -130,7 +120,4 @@ def _load(folder: Path, parameters: CohortParameters) -> Cohort:
     individuals = len(parameters.groups) * parameters.n_per_group
     if plink_files(folder / STORE_NAME)[0].is_file():
         store = GenotypeStore(folder / STORE_NAME, individuals, len(variants))
-    return assemble_cohort(
-        parameters, tree_sequences, genotypes=genotypes, variants=variants, max_decoded_bytes=0,
-        store=store,
-    )  # fmt: skip
+    return cohort_from_trees(parameters, tree_sequences, variants, genotypes=genotypes, store=store)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocate.errors import InputError
+from allocate import InputError
 
 __all__ = ["clump", "standardised_panel"]
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from allocate.errors import InputError
-from allocate.files import atomic_path
-from simulate.cohort import Cohort
+from allocate import InputError, atomic_path
+from simulate.cohort_data import Cohort
 
 __all__ = ["individual_names", "variant_alleles", "write_vcf", "write_plink", "fam_phenotype"]
 

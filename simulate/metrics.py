@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from allocate.errors import InputError
+from allocate import InputError
 
 __all__ = [
     "r_squared", "auc", "PlattScaling", "fit_platt", "decision_utility", "r_squared_interval",

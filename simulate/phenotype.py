@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from allocate.errors import InputError
+from allocate import InputError
 from simulate.cohort import Cohort
 
 __all__ = ["Phenotype", "simulate_phenotype", "CausalPool", "Standardise"]

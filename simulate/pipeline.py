@@ -12,92 +12,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from allocate.errors import InputError
-from allocate.files import write_text_atomically
+from allocate import InputError, write_text_atomically
+from simulate.config import PRESETS, SimulationConfig, simulation_config
 
 __all__ = ["SimulationConfig", "SimulationReport", "PRESETS", "simulation_config", "run_simulation"]
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class SimulationConfig:
-    """Every setting of a simulation run (see :data:`PRESETS`)."""
-
-    preset: str = "quick"
-    groups: tuple[str, ...] = ("CEU", "YRI", "CHB")
-    n_per_group: int = 2000
-    chromosomes: int = 4
-    chromosome_length: float = 2e6
-    maf: float = 0.01
-    h2: float | dict[str, float] = 0.5  # one for every group, or one per group
-    causal: int = 100
-    rho: float = 1.0
-    prevalence: float | None = None
-    reference: int = 200
-    test_fraction: float = 0.25
-    wright_fisher_generations: int = 0
-    method: str = "clumping"
-    #: Clumping's r^2: ``dosage`` (default; what a study without phase measures) or the
-    #: true-phase ``haplotype`` r^2 of the trees (see :class:`simulate.prs.ScoreTrainer`).
-    ld: str = "dosage"
-    #: Clumping keeps p below this (the paper's 0.01); None chooses the threshold on the
-    #: training set's validation split among ``simulate.prs.DEFAULT_THRESHOLDS``.
-    p_threshold: float | None = None
-    seed: int = 1
-
-    def trainer_options(self) -> dict[str, Any]:
-        """Options of :class:`simulate.prs.ScoreTrainer` this configuration asks for."""
-        options: dict[str, Any] = {"method": self.method}
-        if self.ld != "dosage":
-            options["ld"] = self.ld
-        if self.p_threshold is not None:
-            options["thresholds"] = (float(self.p_threshold),)
-        return options
-
-    def to_dict(self) -> dict[str, Any]:
-        values = asdict(self)
-        values["groups"] = list(self.groups)
-        return values
-
-
-#: Named sizes of a run; any field can be overridden.
-PRESETS: dict[str, dict[str, Any]] = {
-    "quick": dict(n_per_group=2000, chromosomes=4, chromosome_length=2e6, causal=100),
-    "study": dict(
-        n_per_group=6000, chromosomes=8, chromosome_length=2e6, causal=300, reference=300,
-        test_fraction=0.2,
-    ),  # fmt: skip
-    "paper": dict(
-        groups=("CEU", "YRI"), n_per_group=200_000, chromosomes=21, chromosome_length=3e6,
-        causal=1000, prevalence=0.05, reference=1000, test_fraction=0.5,
-        wright_fisher_generations=10, p_threshold=0.01,
-    ),  # fmt: skip
-}
-
-
-def simulation_config(preset: str = "quick", **overrides: Any) -> SimulationConfig:
-    """The configuration of ``preset`` with any field overridden (``None`` keeps the preset's)."""
-    if preset not in PRESETS:
-        raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-    names = {f.name for f in fields(SimulationConfig)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise InputError(f"unknown simulation setting(s): {', '.join(unknown)}")
-    values = {**PRESETS[preset], "preset": preset}
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if "groups" in values:
-        values["groups"] = tuple(values["groups"])
-    config = replace(SimulationConfig(), **values)
-    if overrides.get("reference") is None:  # a smaller cohort gets a smaller reference panel
-        config = replace(config, reference=max(10, min(config.reference, config.n_per_group // 5)))
-    return config
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,43 +84,14 @@ def run_simulation(
     the chromosomes (the same cohort for any number). ``command`` (the command line that asked
     for the run) is recorded in the report and ``summary.json`` with the package version.
     """
-    from simulate.cohort import CohortParameters, simulate_cohort
-    from simulate.phenotype import check_trait_settings, simulate_phenotype
-    from simulate.prs import portability, split_cohort
+    from simulate.prs import Portability, portability
+    from simulate.world import build_world
 
-    CohortParameters(  # validate everything before any work or any file
-        groups=config.groups, n_per_group=config.n_per_group, chromosomes=config.chromosomes,
-        chromosome_length=config.chromosome_length, maf=config.maf, seed=config.seed,
-        wright_fisher_generations=config.wright_fisher_generations,
-    )  # fmt: skip
-    if config.method not in ("clumping", "ldpred-inf"):
-        raise InputError(f"method must be clumping or ldpred-inf; got {config.method!r}")
-    if config.p_threshold is not None and not 0 < config.p_threshold <= 1:
-        raise InputError(f"p_threshold must be in (0, 1]; got {config.p_threshold}")
-    check_trait_settings(
-        len(config.groups), h2=config.h2, causal=config.causal, rho=config.rho,
-        prevalence=config.prevalence,
-    )  # fmt: skip
-    folder = _check_output(out, vcf or plink)
+    folder = _check_output(out, vcf or plink)  # the configuration was checked when made
     report = progress or (lambda stage, done, total: None)
-    seconds = {}
-    start = time.perf_counter()
-    cohort = simulate_cohort(
-        config.groups, n_per_group=config.n_per_group, chromosomes=config.chromosomes,
-        chromosome_length=config.chromosome_length, maf=config.maf, seed=config.seed,
-        wright_fisher_generations=config.wright_fisher_generations, cache_dir=cache_dir,
-        progress=report, workers=workers,
-    )  # fmt: skip
-    seconds["cohort"] = time.perf_counter() - start
-    start = time.perf_counter()
-    phenotype = simulate_phenotype(
-        cohort, h2=config.h2, causal=config.causal, rho=config.rho,
-        prevalence=config.prevalence, seed=config.seed,
-    )  # fmt: skip
-    split = split_cohort(
-        cohort, reference=config.reference, test_fraction=config.test_fraction, seed=config.seed
-    )
-    seconds["phenotype"] = time.perf_counter() - start
+    world = build_world(config, cache_dir=cache_dir, progress=report, workers=workers)
+    cohort, phenotype, split = world.cohort, world.phenotype, world.split
+    seconds = dict(world.seconds)
     start = time.perf_counter()
     tables = []
     for index, group in enumerate(config.groups):
@@ -204,8 +101,6 @@ def run_simulation(
         )
         tables.append(table.table)
     report("training scores", len(config.groups), len(config.groups))
-    from simulate.prs import Portability
-
     table = Portability(pd.concat(tables, ignore_index=True))
     seconds["scores"] = time.perf_counter() - start
     result = SimulationReport(
@@ -220,11 +115,11 @@ def run_simulation(
 def _check_output(out: str | Path | None, exports: bool) -> Path | None:
     if out is None:
         if exports:
-            raise InputError("--vcf and --plink need --out DIR to say where the files go")
+            raise InputError("vcf=True or plink=True needs out, the folder the files go in")
         return None
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"--out {folder} is a file; give a folder")
+        raise InputError(f"the out folder {str(folder)!r} is a file; give a folder")
     return folder
 
 

@@ -5,7 +5,8 @@ that the heuristic is as good, or run too few replicates to tell. :func:`power_a
 which: per setting, the gain of one strategy over another in paired replicates (mean and
 standard deviation of the differences), the power the benchmark's replicates had to detect a
 gain that large, and how many replicates would detect it with the power asked (two-sided paired
-t-test, ``statsmodels.stats.power.TTestPower``).
+t-test: the power from the noncentral t, :func:`paired_t_power`; the replicates needed solved
+with ``statsmodels.stats.power.TTestPower``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
+from allocate import InputError
 
-__all__ = ["power_analysis"]
+__all__ = ["power_analysis", "paired_t_power"]
 
 SETTING = ["utility", "budget", "cost_ratio", "training"]
 POWER_COLUMNS = [
@@ -56,10 +57,9 @@ def power_analysis(
         One row per setting and compared strategy: ``gain`` (mean over replicates of the other's
         regret minus ``strategy``'s, > 0 when ``strategy`` did better), ``sd`` (their standard
         deviation), ``n`` (paired replicates), ``effect_size`` (``|gain| / sd``), ``p_value``
-        (paired t-test), ``power`` (of the test at ``n`` replicates for this effect; NaN where
-        statsmodels cannot evaluate the noncentral t, effects of many SDs at 2 or 3 pairs) and
-        ``replicates_needed`` (the least whole number of replicates with at least ``power``;
-        NaN when there is no gain to detect).
+        (paired t-test), ``power`` (of the test at ``n`` replicates for this effect, see
+        :func:`paired_t_power`) and ``replicates_needed`` (the least whole number of
+        replicates with at least ``power``; NaN when there is no gain to detect).
 
     Raises
     ------
@@ -94,7 +94,6 @@ def power_analysis(
 def _paired_power(gain: np.ndarray, alpha: float, power: float) -> tuple:
     """Mean, SD, n, effect size, p-value, power at n and replicates needed of paired gains."""
     from scipy import stats
-    from statsmodels.stats.power import TTestPower
 
     n = len(gain)
     if n < 2:
@@ -108,9 +107,44 @@ def _paired_power(gain: np.ndarray, alpha: float, power: float) -> tuple:
                 1.0 if found else math.nan, 2.0 if found else math.nan)  # fmt: skip
     effect = abs(mean) / sd
     p_value = float(stats.ttest_1samp(gain, 0.0).pvalue)
-    calculator = TTestPower()
-    achieved = float(calculator.power(effect_size=effect, nobs=n, alpha=alpha))
+    achieved = paired_t_power(effect, n, alpha)
     return mean, sd, n, effect, p_value, achieved, _replicates_needed(effect, alpha, power)
+
+
+def paired_t_power(effect: float, n: int, alpha: float = 0.05) -> float:
+    """The power of the two-sided paired t-test with ``n`` pairs at an effect of ``effect``
+    standard deviations of the differences.
+
+    The test statistic follows the noncentral t with ``n - 1`` degrees of freedom and
+    noncentrality ``effect * sqrt(n)``; the power is its chance to fall beyond either critical
+    value. Both tails are evaluated as upper tails (``P(T < -c) = P(T' > c)`` for ``T'`` of
+    noncentrality ``-effect * sqrt(n)``): the lower tail's CDF underflows to NaN for large
+    effects at few pairs, where statsmodels' ``TTestPower`` returns NaN.
+
+    Parameters
+    ----------
+    effect : float
+        The mean difference over its standard deviation (its sign does not matter).
+    n : int
+        Pairs, at least 2.
+    alpha : float
+        Significance level.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(paired_t_power(0.5, 34), 4), paired_t_power(1e3, 3)
+    (0.8078, 1.0)
+    """
+    from scipy import stats
+
+    dof = n - 1
+    shift = abs(effect) * math.sqrt(n)
+    critical = stats.t.isf(alpha / 2, dof)
+    return float(stats.nct.sf(critical, dof, shift) + stats.nct.sf(critical, dof, -shift))
 
 
 def _replicates_needed(effect: float, alpha: float, power: float) -> float:
@@ -128,6 +162,6 @@ def _replicates_needed(effect: float, alpha: float, power: float) -> float:
             return float(max(2, math.ceil(solved)))
         # The root finder fails for very large effects, which a few replicates detect.
         for n in range(2, 11):
-            if calculator.power(effect_size=effect, nobs=n, alpha=alpha) >= power:
+            if paired_t_power(effect, n, alpha) >= power:
                 return float(n)
     return math.nan

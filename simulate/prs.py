@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
+from allocate import InputError
 from simulate.association import AssociationResult, ScanStatistics, meta_analyse
 from simulate.clumping import clump
 from simulate.cohort import Cohort

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocate.errors import InputError
+from allocate import InputError
 from simulate.association import ScanStatistics
 
 __all__ = ["marginal_correlations", "ldpred_inf_weights", "ld_blocks"]

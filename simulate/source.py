@@ -10,14 +10,16 @@ a score (higher is better): R^2, AUC or the decision utility.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from allocate.errors import InputError
+from allocate import InputError
 from simulate.cohort import Cohort
+from simulate.config import DEFAULT_FRACTIONS, METRICS, GenomicWorld, Metric
 from simulate.phenotype import Phenotype
 from simulate.prs import (
     CohortSplit,
@@ -30,17 +32,20 @@ from simulate.training_data import TrainingData
 
 __all__ = ["GenomicSource", "Metric", "METRIC_BEST"]
 
-Metric = Literal["r2", "r2_genetic", "auc", "utility", "utility_expected"]
-METRICS: tuple[str, ...] = ("r2", "r2_genetic", "auc", "utility", "utility_expected")
 _BINARY_METRICS = ("auc", "utility", "utility_expected")
 #: The best possible value of each metric (the utility's depends on prevalence and payoffs).
 METRIC_BEST = {"r2": 1.0, "r2_genetic": 1.0, "auc": 1.0}
 _MINIMUM_TRAINING = 10
 
 
-@dataclass(frozen=True, eq=False)
 class GenomicSource:
     """Measures per-group PRS performance at given training counts.
+
+    A source is immutable: its settings are read-only attributes and :meth:`with_fractions`,
+    :meth:`on_split` and :meth:`with_held_out_test` return new sources. What it computes is
+    kept, explicitly: the trainers and trained scores of its world and training mode (one
+    :class:`_TrainedScores`, shared by every source made from this one) and its measurements
+    by training set (shared by the sources that score the same test people).
 
     Parameters
     ----------
@@ -57,31 +62,56 @@ class GenomicSource:
         Nested subsample fractions of each count measured per call (1 = all samples in hand).
     benefit, cost : float
         Payoffs of the decision utility.
-    trainer_options : dict
+    trainer_options : mapping, optional
         Passed to :class:`simulate.prs.ScoreTrainer` (``r2``, ``window``, ``thresholds``).
-    final : GenomicSource, optional
+
+    Attributes
+    ----------
+    final : GenomicSource or None
         Where a benchmark scores final allocations: the same world on test people this source
-        never measures (see :meth:`with_held_out_test`).
+        never measures (set by :meth:`with_held_out_test`).
     """
 
-    cohort: Cohort
-    phenotype: Phenotype
-    split: CohortSplit
-    metric: Metric = "r2"
-    training: TrainingMode = "own"
-    fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0)
-    benefit: float = 100.0
-    cost: float = 5.0
-    trainer_options: dict = field(default_factory=dict)
-    final: GenomicSource | None = field(default=None, repr=False)
-    _trainers: dict = field(default_factory=dict, repr=False)
-    _scores: dict = field(default_factory=dict, repr=False)
-    _memo: dict = field(default_factory=dict, repr=False)
-    _data: TrainingData | None = field(default=None, repr=False)
+    __slots__ = (
+        "cohort", "phenotype", "split", "metric", "training", "fractions", "benefit", "cost",
+        "trainer_options", "final", "_trained", "_memo",
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
-        if self._data is None:  # shared with every source made from this one (same pools)
-            object.__setattr__(self, "_data", TrainingData(self.cohort, self.phenotype, self.split))
+    def __init__(
+        self,
+        cohort: Cohort,
+        phenotype: Phenotype,
+        split: CohortSplit,
+        *,
+        metric: Metric = "r2",
+        training: TrainingMode = "own",
+        fractions: Sequence[float] = DEFAULT_FRACTIONS,
+        benefit: float = 100.0,
+        cost: float = 5.0,
+        trainer_options: Mapping | None = None,
+    ) -> None:
+        settings = dict(
+            cohort=cohort, phenotype=phenotype, split=split, metric=metric, training=training,
+            fractions=tuple(fractions), benefit=benefit, cost=cost,
+            trainer_options=MappingProxyType(dict(trainer_options or {})), final=None,
+        )  # fmt: skip
+        for name, value in settings.items():
+            object.__setattr__(self, name, value)
+        self._check()
+        object.__setattr__(self, "_trained", _TrainedScores(cohort, phenotype, split))
+        object.__setattr__(self, "_memo", {})
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"a GenomicSource is immutable; {name} cannot be set")
+
+    def __repr__(self) -> str:
+        return (
+            f"GenomicSource(metric={self.metric!r}, training={self.training!r}, "
+            f"fractions={self.fractions}, groups={self.cohort.groups}, "
+            f"held_out_test={self.final is not None})"
+        )
+
+    def _check(self) -> None:
         if self.metric not in METRICS:
             raise InputError(f"metric must be one of {', '.join(METRICS)}; got {self.metric!r}")
         if self.metric in _BINARY_METRICS and not self.phenotype.binary:
@@ -90,6 +120,16 @@ class GenomicSource:
             raise InputError(f"training must be own, pooled or meta; got {self.training!r}")
         if not self.fractions or any(not 0 < f <= 1 for f in self.fractions):
             raise InputError(f"fractions must lie in (0, 1]; got {list(self.fractions)}")
+
+    def _derived(self, *, memo: dict, **changes) -> GenomicSource:
+        """A copy with ``changes`` to its settings, sharing this one's trained scores and
+        keeping the measurements ``memo``."""
+        source = object.__new__(GenomicSource)
+        for name in self.__slots__:
+            object.__setattr__(source, name, changes.get(name, getattr(self, name)))
+        object.__setattr__(source, "_memo", memo)
+        source._check()
+        return source
 
     @property
     def sense(self) -> str:
@@ -102,20 +142,21 @@ class GenomicSource:
 
     def with_fractions(self, fractions: Sequence[float]) -> GenomicSource:
         """The same source measuring other nested fractions; it shares this one's trained
-        scores, so a training set measured by either is computed once."""
-        return replace(self, fractions=tuple(fractions))
+        scores and measurements, so a training set measured by either is computed once."""
+        return self._derived(fractions=tuple(fractions), memo=self._memo)
 
     def on_split(self, split: CohortSplit) -> GenomicSource:
         """The same source scoring on ``split``'s test sets (same pools and panels). It shares
         this one's trainers and trained scores, not its measurements."""
-        return replace(self, split=split, final=None, _memo={})
+        return self._derived(split=split, final=None, memo={})
 
     def with_held_out_test(self) -> GenomicSource:
         """This source measuring on half of each test set, with :attr:`final` scoring on the
         other half: decisions taken on measurements never see the people results are
         reported on (:meth:`simulate.prs.CohortSplit.halved_tests`)."""
         measured, held_out = self.split.halved_tests()
-        return replace(self.on_split(measured), final=self.on_split(held_out))
+        on_measured = self.on_split(measured)
+        return on_measured._derived(final=self.on_split(held_out), memo=on_measured._memo)
 
     def measure(self, counts: Mapping[str, int], *, seed: int) -> pd.DataFrame:
         """Train on nested fractions of ``counts`` and measure each group on its test set.
@@ -167,26 +208,49 @@ class GenomicSource:
                 counts, kind = {group: n}, group
             else:
                 counts, kind = dict(key), "*"
-            self._memo[key] = self._values(self._score(kind, counts), tuple(counts))
+            score = self._trained.score(kind, counts, self)
+            self._memo[key] = self._values(score, tuple(counts))
         return self._memo[key]
 
-    def _score(self, kind: str, counts: dict[str, int]) -> PolygenicScore:
-        """The score trained on ``counts``, trained once and shared with :meth:`on_split`."""
+    def _values(self, score: PolygenicScore, groups: Sequence[str]) -> dict[str, float]:
+        table = evaluate_score(
+            score, self.cohort, self.phenotype, self.split,
+            groups=groups, benefit=self.benefit, cost=self.cost, data=self._trained.data,
+        ).table  # fmt: skip
+        return dict(zip(table["group"], table[self.metric].astype(float), strict=True))
+
+
+class _TrainedScores:
+    """The trainers and trained scores of one world: the cache every source made from one
+    :class:`GenomicSource` shares (other fractions, other test people), so each training set
+    is trained once.
+
+    Training sets are nested, so a trainer grows through the fractions of one call and from one
+    round's counts to the next. All trainers share the split's
+    :class:`~simulate.training_data.TrainingData` (prefix statistics, validation and test
+    genotypes, reference panels), which scoring uses too.
+    """
+
+    __slots__ = ("data", "trainers", "scores")
+
+    def __init__(self, cohort: Cohort, phenotype: Phenotype, split: CohortSplit) -> None:
+        self.data = TrainingData(cohort, phenotype, split)
+        self.trainers: dict[str, list[ScoreTrainer]] = {}
+        self.scores: dict[tuple, PolygenicScore] = {}
+
+    def score(self, kind: str, counts: dict[str, int], source: GenomicSource) -> PolygenicScore:
+        """The score ``source`` trains on ``counts`` (``kind``: the group, or ``*`` for one
+        score of every group), trained once."""
         key = (kind, tuple(sorted(counts.items())))
-        if key not in self._scores:
-            self._scores[key] = self._trainer_for(kind, counts).fit(counts)
-        return self._scores[key]
+        if key not in self.scores:
+            self.scores[key] = self._trainer_for(kind, counts, source).fit(counts)
+        return self.scores[key]
 
-    def _trainer_for(self, kind: str, counts: dict[str, int]) -> ScoreTrainer:
+    def _trainer_for(self, kind: str, counts: dict[str, int], source: GenomicSource
+                     ) -> ScoreTrainer:  # fmt: skip
         """A trainer that can reach ``counts`` by adding samples: the one holding the most
-        samples without exceeding ``counts`` in any group, else a new one.
-
-        Training sets are nested, so a trainer grows through the fractions of one call and
-        from one round's counts to the next. All trainers share the split's
-        :class:`~simulate.training_data.TrainingData` (prefix statistics, validation and test
-        genotypes, reference panels).
-        """
-        trainers = self._trainers.setdefault(kind, [])
+        samples without exceeding ``counts`` in any group, else a new one."""
+        trainers = self.trainers.setdefault(kind, [])
         reachable = [
             trainer for trainer in trainers
             if all(n <= counts.get(g, 0) for g, n in trainer.added().items())
@@ -194,18 +258,11 @@ class GenomicSource:
         if reachable:
             return max(reachable, key=lambda trainer: sum(trainer.added().values()))
         trainer = ScoreTrainer(
-            self.cohort, self.phenotype, self.split, mode=self.training, data=self._data,
-            **self.trainer_options,
+            source.cohort, source.phenotype, source.split, mode=source.training, data=self.data,
+            **source.trainer_options,
         )  # fmt: skip
         trainers.append(trainer)
         return trainer
-
-    def _values(self, score: PolygenicScore, groups: Sequence[str]) -> dict[str, float]:
-        table = evaluate_score(
-            score, self.cohort, self.phenotype, self.split,
-            groups=groups, benefit=self.benefit, cost=self.cost, data=self._data,
-        ).table  # fmt: skip
-        return dict(zip(table["group"], table[self.metric].astype(float), strict=True))
 
 
 #: Subsample fractions of each pool at which the oracle curves are measured.
@@ -213,23 +270,24 @@ ORACLE_FRACTIONS: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 3 / 8, 1 / 
 
 
 def genomic_source_for_benchmark(
-    cohort: Mapping,
+    world: GenomicWorld | Mapping,
     *,
     groups: Sequence[str],
     training: str = "own",
     seed: int = 0,
     split_seed: int | None = None,
     held_out_test: bool = False,
+    cache_dir: str | Path | None = None,
+    workers: int = 1,
 ):
     """A genomic world for the benchmark: its source, pools and oracle curves.
 
     Parameters
     ----------
-    cohort : mapping
-        ``preset`` (``quick``, ``study`` or ``paper``; default ``quick``), optional overrides of
-        :class:`simulate.pipeline.SimulationConfig` fields, ``metric`` (default ``utility`` for
-        a binary trait, ``r2`` otherwise), ``cache_dir`` and ``workers`` (processes simulating
-        the cohort's chromosomes).
+    world : GenomicWorld or mapping
+        The world's settings (:class:`simulate.config.GenomicWorld`), or a mapping read by
+        :meth:`~simulate.config.GenomicWorld.from_settings` (``preset``, overrides of
+        :class:`simulate.config.SimulationConfig` fields, ``metric``, ``fractions``).
     groups : sequence of str
         The groups of the study.
     training : {"own", "pooled"}
@@ -243,6 +301,10 @@ def genomic_source_for_benchmark(
         Measure on half of each test set and report on the other (the source's
         :attr:`GenomicSource.final`, where the oracle curves are measured too); see
         :meth:`GenomicSource.with_held_out_test`.
+    cache_dir : path, optional
+        The cohort cache (:func:`simulate.cohort.simulate_cohort`).
+    workers : int
+        Processes simulating the cohort's chromosomes.
 
     Returns
     -------
@@ -252,43 +314,19 @@ def genomic_source_for_benchmark(
         nested subsamples of the whole pool (:data:`ORACLE_FRACTIONS`). For pooled training
         every group grows in proportion, so the oracle is an approximation there.
     """
-    from allocate.fitting import fit_curves
-    from simulate.cohort import simulate_cohort
-    from simulate.phenotype import simulate_phenotype
-    from simulate.pipeline import SimulationConfig, simulation_config
-    from simulate.prs import split_cohort
+    from allocate import fit_curves
+    from simulate.config import world_settings
+    from simulate.world import build_world
 
-    settings = dict(cohort)
-    preset = settings.pop("preset", "quick")
-    metric = settings.pop("metric", None)
-    cache_dir = settings.pop("cache_dir", None)
-    workers = int(settings.pop("workers", 1))
-    fractions = tuple(settings.pop("fractions", GenomicSource.fractions))
-    known = set(SimulationConfig.__dataclass_fields__)
-    config = simulation_config(
-        preset, **{k: v for k, v in settings.items() if k in known}, groups=tuple(groups),
-        seed=int(seed),
-    )  # fmt: skip
-    world = simulate_cohort(
-        config.groups, n_per_group=config.n_per_group, chromosomes=config.chromosomes,
-        chromosome_length=config.chromosome_length, maf=config.maf, seed=config.seed,
-        wright_fisher_generations=config.wright_fisher_generations, cache_dir=cache_dir,
-        workers=workers,
-    )  # fmt: skip
-    trait = simulate_phenotype(
-        world, h2=config.h2, causal=config.causal, rho=config.rho,
-        prevalence=config.prevalence, seed=config.seed,
-    )  # fmt: skip
-    split = split_cohort(
-        world, reference=config.reference, test_fraction=config.test_fraction,
-        seed=config.seed if split_seed is None else int(split_seed),
-    )  # fmt: skip
-    metric = metric or ("utility" if trait.binary else "r2")
+    world = world_settings("genomic", world, groups)
+    config = replace(world.simulation, seed=int(seed))
+    built = build_world(config, split_seed=split_seed, cache_dir=cache_dir, workers=workers)
+    trait = built.phenotype
+    metric = world.metric or ("utility" if trait.binary else "r2")
     mode = "own" if training == "own" else "pooled"
-    options = config.trainer_options()
     source = GenomicSource(
-        world, trait, split, metric=metric, training=mode, fractions=fractions,
-        trainer_options=options,
+        built.cohort, trait, built.split, metric=metric, training=mode,
+        fractions=world.fractions, trainer_options=config.trainer_options(),
     )  # fmt: skip
     if held_out_test:
         source = source.with_held_out_test()

@@ -28,7 +28,7 @@ _WRITE_BYTES = 256 * 1024**2  # int8 dosages decoded at a time while writing
 #: simplification. The store is used once the asked individuals are at least this share of the
 #: cohort, or the variants at most _FEW_VARIANTS: a rule of thumb from the decode-versus-bed
 #: timings quoted in the engine issue (2,384 x 30,135 and 60,000 x 9,739), not a measured
-#: crossover; either path returns the same genotypes (tests/test_simulate_store.py).
+#: crossover; either path returns the same genotypes (tests/simulate/test_store.py).
 _ROW_SHARE = 1 / 16
 _FEW_VARIANTS = 4096
 

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
+from allocate.cli.options import choices, said_with_flags
 from allocate.errors import InputError
+from allocate.utilities import BUDGETED_UTILITY_NAMES
 
-
-class PresetChoice(StrEnum):
-    quick = "quick"
-    paper = "paper"
-    synthetic = "synthetic"
-
-
-class ExecutorChoice(StrEnum):
-    local = "local"
-    dask = "dask"
+PresetChoice = choices("PresetChoice", ("quick", "paper", "synthetic"))
+ExecutorChoice = choices("ExecutorChoice", ("local", "dask"))
 
 
 def _split(text: str | None, cast, option: str) -> tuple | None:
@@ -36,7 +29,19 @@ def _split(text: str | None, cast, option: str) -> tuple | None:
         ) from None
 
 
+#: The phrases of the benchmark's messages that name its parameters -> this command's options.
+_FLAGS = {
+    "raise budgets or lower pilot": "raise --budgets (the preset sets the pilot)",
+    "give run_benchmark a new out folder, or the same config as before":
+        "give a new --out folder, or the same options as before",
+    "give run_benchmark a new out folder": "give a new --out folder",
+    "executor='dask' needs scheduler, the address of a dask scheduler":
+        "--executor dask needs --scheduler ADDRESS",
+}
+
+
 @app.command("bench")
+@said_with_flags(_FLAGS)
 def bench_command(
     preset: Annotated[
         PresetChoice,
@@ -46,11 +51,12 @@ def bench_command(
         str | None,
         typer.Option(
             help="Comma-separated: adaptive,optimistic,expected,cautious,equal,proportional,"
-            "worst-group,oracle."
+            "worst-group,oracle, and adaptive-anchored (adaptive with anchored curves)."
         ),
     ] = None,
     utility: Annotated[
-        str | None, typer.Option(help="Comma-separated utilities: maximin,weighted,power-mean.")
+        str | None,
+        typer.Option(help=f"Comma-separated utilities: {','.join(BUDGETED_UTILITY_NAMES)}."),
     ] = None,
     budgets: Annotated[str | None, typer.Option(help="Comma-separated budgets.")] = None,
     cost_ratio: Annotated[
@@ -88,8 +94,6 @@ def bench_command(
     """Run every sampling strategy on simulated cohorts and compare them with the oracle."""
     from simulate.benchmark import preset_config
 
-    if executor == ExecutorChoice.dask and scheduler is None:
-        raise InputError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     config = preset_config(
         preset.value,
         strategies=_split(strategies, str, "--strategies"),
@@ -120,38 +124,43 @@ def _run_with_progress(config, folder: Path, executor: str, workers, scheduler):
 
     console = Console(stderr=True)
     settings = len(config.settings()) * len(config.strategies)
-    with Progress(
+    progress = Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=False,
-    ) as progress:  # fmt: skip
-        task = progress.add_task(
-            f"{config.replicates} replicates x {settings} strategy-settings",
-            total=config.replicates,
-        )
-        runs = None if executor == "dask" else progress.add_task(
-            "strategy runs", total=config.replicates * settings
-        )  # fmt: skip
-        first = {}
+    )  # fmt: skip
+    task = progress.add_task(
+        f"{config.replicates} replicates x {settings} strategy-settings",
+        total=config.replicates,
+    )
+    runs = None if executor == "dask" else progress.add_task(
+        "strategy runs", total=config.replicates * settings
+    )  # fmt: skip
+    first = {}
 
-        def report(done: int, total: int) -> None:
-            if not first:
-                first["done"] = done
-                if done:
-                    console.print(
-                        f"resuming: {done} of {total} replicates already in {folder}; "
-                        f"computing the other {total - done}"
-                    )
-                    if runs is not None:
-                        progress.update(runs, completed=done * settings)
-            progress.update(task, completed=done)
+    def report(done: int, total: int) -> None:
+        if not first:  # the run's settings and folder were accepted: a refusal stays one line
+            first["done"] = done
+            progress.start()
+            if done:
+                console.print(
+                    f"resuming: {done} of {total} replicates already in {folder}; "
+                    f"computing the other {total - done}"
+                )
+                if runs is not None:
+                    progress.update(runs, completed=done * settings)
+        progress.update(task, completed=done)
 
-        def step() -> None:
-            progress.advance(runs)
+    def step() -> None:
+        progress.advance(runs)
 
+    try:
         return run_benchmark(
             config, folder, executor=executor, workers=workers, scheduler=scheduler,
             progress=report, on_step=None if runs is None else step,
         )  # fmt: skip
+    finally:
+        if first:
+            progress.stop()
 
 
 def _print_report(result) -> None:

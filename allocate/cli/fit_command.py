@@ -4,39 +4,27 @@ from __future__ import annotations
 
 import json
 import math
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
-from allocate.errors import FairallocError
+from allocate.cli.options import FamilyChoice, JsonOption, SenseChoice, said_with_flags
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
-#: Library parameter names in error messages, and the options that set them here.
-_OPTION_HINTS = {
+#: The phrases of fit_curves's messages that name its parameters -> this command's options.
+_FLAGS = {
+    "check the sense of the metric": "check the sense of the metric (--sense)",
     "score_max": "--score-max",
-    "sense": "--sense",
-    "bootstrap": "--bootstrap",
-    "level": "--level",
-    "log space": "--log-space",
-    "log_space": "--log-space",
-    "family": "--family",
-    "seed": "--seed",
+    "bootstrap must": "--bootstrap must",
+    "resamples at level": "resamples at --level",
+    "level must": "--level must",
+    "(log_space=False)": "(without --log-space)",
+    "fit the power family or in log space": "fit with --family power or with --log-space",
+    "seed must": "--seed must",
 }
-
-
-class FamilyChoice(StrEnum):
-    power = "power"
-    power_offset = "power-offset"
-    transfer = "transfer"
-
-
-class SenseChoice(StrEnum):
-    loss = "loss"
-    score = "score"
 
 
 @app.command("fit")
@@ -65,9 +53,7 @@ def fit_command(
     ] = 0,
     level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.9,
     seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-    ] = False,
+    as_json: JsonOption = False,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Write the curves as a study file for `plan`."),
@@ -87,7 +73,7 @@ def fit_command(
     if output is not None:
         check_output_path(output, what="--output")
     table = read_points(points)
-    try:
+    with said_with_flags(_FLAGS):
         fits = fit_curves(
             table,
             family=family.value,
@@ -98,8 +84,6 @@ def fit_command(
             level=level,
             seed=seed,
         )
-    except FairallocError as error:
-        raise type(error)(_with_option_hints(str(error))) from None
     figure = None
     if plot is not None:
         from allocate.plotting import plot_curves
@@ -125,14 +109,6 @@ def fit_command(
         _print_table(fits, written=[p for p in (output, plot) if p is not None])
         if output is not None:
             typer.echo(f"note: {note}")
-
-
-def _with_option_hints(message: str) -> str:
-    """The library's message with the options that set the parameters it names."""
-    flags = [flag for name, flag in _OPTION_HINTS.items() if name in message]
-    if not flags:
-        return message
-    return f"{message} (options: {', '.join(dict.fromkeys(flags))})"
 
 
 def _print_table(fits, written: list[Path]) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
+from allocate.cli.options import with_flags
 from allocate.errors import InputError
 
 
@@ -114,11 +115,120 @@ def measure_command(
                 progress=advance,
             )  # fmt: skip
     except InputError as error:
-        raise InputError(_with_flags(str(error))) from None
+        raise InputError(with_flags(str(error), _FLAGS)) from None
     elapsed = time.perf_counter() - started
     with atomic_path(output) as temporary:
         measured.points.to_csv(temporary, index=False)
     _report(measured, output, chosen, elapsed)
+
+
+class TraitChoice(StrEnum):
+    auto = "auto"
+    binary = "binary"
+    quantitative = "quantitative"
+
+
+@app.command("measure-plink")
+def measure_plink_command(
+    prefix: Annotated[
+        Path, typer.Argument(help="The cohort's PLINK 1 files: PREFIX.bed, PREFIX.bim, PREFIX.fam.")
+    ],
+    groups: Annotated[
+        Path,
+        typer.Option(help="Table of each individual's group: a header naming IID (and "
+                          "optionally FID) and --group-column; whitespace- or comma- (.csv) "
+                          "separated. Individuals it does not name are left out."),
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Points CSV to write, read by `fairalloc fit`.")
+    ],
+    group_column: Annotated[str, typer.Option(help="Column of --groups holding the group.")] = (
+        "group"
+    ),
+    pheno: Annotated[
+        Path | None,
+        typer.Option(help="Phenotype table (header IID, optionally FID, and the trait's "
+                          "column). Default: the .fam's sixth column."),
+    ] = None,
+    pheno_column: Annotated[
+        str, typer.Option(help="The trait's column in --pheno (needed when it has several).")
+    ] = "",
+    trait: Annotated[
+        TraitChoice,
+        typer.Option(help="auto: case/control when every value is PLINK's 1 (control) or 2 "
+                          "(case), 0 and -9 missing; otherwise quantitative (-9 missing)."),
+    ] = TraitChoice.auto,
+    metric: Annotated[
+        str,
+        typer.Option(help="r2 or auc (binary traits). Default: auc for a binary trait, r2 "
+                          "otherwise."),
+    ] = "",
+    sizes: Annotated[
+        list[str] | None,
+        typer.Option(help="Nested training sizes per group, at least 10 (half cases for a "
+                          "binary trait), e.g. 50,100,200,400."),
+    ] = None,
+    fractions: Annotated[
+        list[str] | None,
+        typer.Option(help="Instead of --sizes: fractions of each group's largest training set "
+                          "(default 0.0625,0.125,0.25,0.5,1)."),
+    ] = None,
+    training: Annotated[
+        TrainingChoice,
+        typer.Option(help="own: each group's score on its own people; pooled: one score on all."),
+    ] = TrainingChoice.own,
+    test_size: Annotated[
+        float,
+        typer.Option(help="Held-out people per group: a fraction in (0, 1) or a count >= 2."),
+    ] = 0.25,
+    replicates: Annotated[
+        int, typer.Option(min=1, help="Independent repetitions (new split, order and panel).")
+    ] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    reference: Annotated[
+        int,
+        typer.Option(help="People per group in the LD reference panel for clumping, drawn from "
+                          "the group's training people (never its test people)."),
+    ] = 200,
+    maf: Annotated[
+        float, typer.Option(help="Minor-allele frequency floor of the variants a score uses.")
+    ] = 0.01,
+) -> None:
+    """Measure each group's polygenic-score learning curve on a PLINK cohort; write the points.
+
+    The project's own score (association scan, clumping, p-value threshold chosen on
+    validation people) is trained on nested subsamples of each group's people (or of every
+    group's, with --training pooled) and scored on the group's held-out people, repeated
+    --replicates times.
+    """
+    from allocate.files import atomic_path
+
+    if output.suffix.lower() != ".csv":
+        raise InputError(f"--output must end in .csv (the points table); got {str(output)!r}")
+    if sizes and fractions:
+        raise InputError("give --sizes or --fractions, not both")
+    size_list = _numbers(sizes, int, "--sizes") if sizes else None
+    fraction_list = _numbers(fractions, float, "--fractions") if fractions else None
+    held_out = int(test_size) if test_size >= 1 and test_size == int(test_size) else test_size
+    from simulate.score_curves import measure_plink_curves  # simulate only for this command
+
+    started = time.perf_counter()
+    try:
+        with _progress_bar("scores trained") as advance:
+            measured = measure_plink_curves(
+                prefix, groups=groups, group_column=group_column, phenotype=pheno,
+                phenotype_column=pheno_column or None,
+                binary=None if trait == TraitChoice.auto else trait == TraitChoice.binary,
+                maf=maf, metric=metric or None, sizes=size_list, fractions=fraction_list,
+                training=training.value, test_size=held_out, replicates=replicates, seed=seed,
+                reference=reference, progress=advance,
+            )  # fmt: skip
+    except InputError as error:
+        raise InputError(with_flags(str(error), _PLINK_FLAGS)) from None
+    elapsed = time.perf_counter() - started
+    with atomic_path(output) as temporary:
+        measured.points.to_csv(temporary, index=False)
+    _report(measured, output, "polygenic score", elapsed, people="people")
 
 
 #: The library's parameter names in its messages -> this command's options.
@@ -131,10 +241,20 @@ _FLAGS = {
 }
 
 
-def _with_flags(message: str) -> str:
-    for parameter, flag in _FLAGS.items():
-        message = message.replace(parameter, flag)
-    return message
+#: The same for ``measure-plink``.
+_PLINK_FLAGS = {
+    **_FLAGS,
+    "give phenotype_column": "give --pheno-column",
+    "give phenotype, a file": "give --pheno, a file",
+    "phenotype_column names a column of a phenotype file; give phenotype too":
+        "--pheno-column names a column of a --pheno file; give --pheno too",
+    "reference must": "--reference must",
+    "maf must": "--maf must",
+    "use metric 'r2'": "use --metric r2",
+    "a larger test_size": "a larger --test-size",
+    "test_size must": "--test-size must",
+    "prefix must name": "PREFIX must name",
+}
 
 
 def _numbers(values: list[str], kind, option: str) -> list:
@@ -174,14 +294,17 @@ def _check_numeric(X, model: str) -> None:
 
 
 class _progress_bar:
-    """A rich progress bar on stderr, advanced by ``measure_curves``'s progress callback."""
+    """A rich progress bar on stderr, advanced by a measurement's progress callback."""
+
+    def __init__(self, label: str = "training runs") -> None:
+        self._label = label
 
     def __enter__(self):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
         self._progress = Progress(
-            "training runs", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            self._label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=Console(stderr=True), transient=True,
         )  # fmt: skip
         self._progress.__enter__()
@@ -197,14 +320,15 @@ class _progress_bar:
         self._progress.__exit__(*exc)
 
 
-def _report(measured, output: Path, model: str, elapsed: float) -> None:
+def _report(measured, output: Path, model: str, elapsed: float, people: str = "rows") -> None:
     from rich.console import Console
     from rich.table import Table
 
     points = measured.points
     table = Table(title=f"{measured.metric} ({measured.sense}), {model}, "
                         f"{measured.training} training")
-    for column in ("group", "test rows", "training rows", "sizes", "value at largest size"):
+    columns = ("group", f"test {people}", f"training {people}", "sizes", "value at largest size")
+    for column in columns:
         table.add_column(column, justify="left" if column == "group" else "right")
     for group, rows in points.groupby("group", sort=False):
         largest = rows[rows["n"] == rows["n"].max()]["value"]

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
-from allocate.errors import FairallocError
+from allocate.cli.options import JsonOption, choices, said_with_flags
 from allocate.utilities import UTILITY_NAMES
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
-UtilityChoice = StrEnum("UtilityChoice", {name.replace("-", "_"): name for name in UTILITY_NAMES})
+UtilityChoice = choices("UtilityChoice", UTILITY_NAMES)
 
 
 @app.command("plan")
@@ -29,7 +28,8 @@ def plan_command(
     ] = None,
     utility: Annotated[
         UtilityChoice | None,
-        typer.Option(help="weighted, maximin, power-mean or target (overrides the file)."),
+        typer.Option(help=f"{', '.join(UTILITY_NAMES[:-1])} or {UTILITY_NAMES[-1]} (overrides the"
+                     " file)."),
     ] = None,
     p: Annotated[
         float | None, typer.Option("--p", help="Power-mean exponent, p >= 1 (overrides the file).")
@@ -37,9 +37,7 @@ def plan_command(
     continuous: Annotated[
         bool, typer.Option("--continuous", help="Plan fractional samples (the continuous optimum).")
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-    ] = False,
+    as_json: JsonOption = False,
     plot: Annotated[
         Path | None,
         typer.Option(help="Draw the plan beside the baselines (.png, .pdf or .svg)."),
@@ -53,7 +51,7 @@ def plan_command(
     if plot is not None:
         check_output_path(plot, what="--plot", suffixes=FIGURE_SUFFIXES)
     spec = read_study(study)
-    try:
+    with said_with_flags(_FLAGS):  # the library names its parameters; say the flags
         result = make_plan(
             spec,
             budget=budget,
@@ -61,8 +59,6 @@ def plan_command(
             p=p,
             integer=False if continuous else None,
         )
-    except FairallocError as error:  # the library names its parameters; say the flags
-        raise type(error)(_with_flags(str(error))) from None
     warnings = _plan_warnings(spec, result)
     if plot is not None:
         from allocate.plotting import save_figure_atomically
@@ -78,13 +74,12 @@ def plan_command(
 
 
 #: Library parameters in plan()'s messages, and the options that set them here.
-_FLAGS = {"pass budget=": "pass --budget", "(integer=False)": "(--continuous)"}
-
-
-def _with_flags(message: str) -> str:
-    for library, flag in _FLAGS.items():
-        message = message.replace(library, flag)
-    return message
+_FLAGS = {
+    "pass budget=": "pass --budget",
+    "(integer=False)": "(--continuous)",
+    "budget must be a number": "--budget must be a number",
+    "p must be a number >= 1": "--p must be a number >= 1",
+}
 
 
 def _plan_warnings(spec, result) -> list[str]:
@@ -132,7 +127,7 @@ def _print_plan(result, warnings: list[str], written: Path | None) -> None:
     baselines = ", ".join(
         f"{name} {_number(base.objective)}" for name, base in result.baselines.items()
     )
-    objective = "cost" if result.utility == "target" else f"{result.utility} {metric}"
+    objective = "cost" if result.rule.form == "cost" else f"{result.utility} {metric}"
     console.print(f"objective ({objective}): {_number(result.objective)} ({baselines})")
     budget = "n/a" if result.budget is None else readable_number(result.budget)
     console.print(f"spent {readable_number(result.spent)} of budget {budget}")

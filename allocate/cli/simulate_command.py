@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
+from allocate.cli.options import JsonOption, choices, said_with_flags
 from allocate.errors import InputError
 
-
-class ScoreMethod(StrEnum):
-    clumping = "clumping"
-    ldpred_inf = "ldpred-inf"
-
-
-class SimulatePreset(StrEnum):
-    quick = "quick"
-    study = "study"
-    paper = "paper"
+ScoreMethod = choices("ScoreMethod", ("clumping", "ldpred-inf"))
+SimulatePreset = choices("SimulatePreset", ("quick", "study", "paper"))
 
 
 def _default_cache() -> Path:
@@ -40,7 +32,19 @@ def _groups(text: str | None) -> tuple[str, ...] | None:
     return groups
 
 
+#: The phrases of the simulation's messages that name its parameters -> this command's options.
+_FLAGS = {
+    "n_per_group": "--n-per-group",
+    "chromosome_length": "--chromosome-length",
+    "p_threshold": "--p-threshold",
+    "vcf=True or plink=True needs out, the folder the files go in":
+        "--vcf or --plink needs --out DIR, the folder the files go in",
+    "the out folder": "the --out folder",
+}
+
+
 @app.command("simulate")
+@said_with_flags(_FLAGS)
 def simulate_command(
     ctx: typer.Context,
     preset: Annotated[
@@ -106,9 +110,7 @@ def simulate_command(
             "any number gives the same cohort."
         ),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the report as JSON instead of tables.")
-    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Simulate a cohort under the out-of-Africa model and show how its PRS transfer."""
     from simulate.pipeline import run_simulation, simulation_config
@@ -166,18 +168,24 @@ def _run_with_progress(config, options):
     from simulate.pipeline import run_simulation
 
     console = Console(stderr=True)
-    with Progress(
+    progress = Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console,
-    ) as progress:  # fmt: skip
-        tasks: dict[str, int] = {}
+    )  # fmt: skip
+    tasks: dict[str, int] = {}
 
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
+    def report(stage: str, done: int, total: int) -> None:
+        if not tasks:  # the outputs were accepted: a refusal stays one line
+            progress.start()
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done)
 
+    try:
         return run_simulation(config, progress=report, **options)
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def _with_interval(row, metric: str) -> str:

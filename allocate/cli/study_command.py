@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from allocate.cli import app
-from allocate.errors import InputError, StudyFileError
+from allocate.cli.options import FamilyChoice, JsonOption, choices, said_with_flags
+from allocate.errors import InputError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
@@ -32,27 +31,15 @@ study_app = typer.Typer(
 app.add_typer(study_app, name="study")
 
 
-class StrategyChoice(StrEnum):
-    adaptive = "adaptive"
-    optimistic = "optimistic"
-    equal = "equal"
-    proportional = "proportional"
-    worst_group = "worst-group"
-    expected = "expected"
-    cautious = "cautious"
-
-
-class FamilyChoice(StrEnum):
-    power = "power"
-    power_offset = "power-offset"
-    transfer = "transfer"
-
+# every strategy but the oracle (it needs the true curves); not read from allocate.strategies,
+# which imports pandas, so that the command line starts fast
+StrategyChoice = choices(
+    "StrategyChoice",
+    ("adaptive", "optimistic", "equal", "proportional", "worst-group", "expected", "cautious"),
+)
 
 DbOption = Annotated[
     Path, typer.Option("--db", help="The study database (SQLite) made by `fairalloc study init`.")
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object instead of a table.")
 ]
 
 
@@ -283,18 +270,14 @@ def _load(db: Path):
     return study
 
 
-@contextlib.contextmanager
-def _hints(db: Path) -> Iterator[None]:
-    """Add the command line's way out to a changed-study-file refusal."""
-    try:
-        yield
-    except StudyFileError as error:
-        if "changed since" not in str(error):
-            raise
-        raise StudyFileError(
-            f"{error}; `fairalloc study export --db {db} -o DIR` writes the original as"
-            " DIR/study.toml, and `fairalloc study init` with a new --db starts a new study"
-        ) from None
+def _hints(db: Path) -> contextlib.AbstractContextManager[None]:
+    """The study's refusals with the command line's way out (see ``said_with_flags``)."""
+    return said_with_flags({
+        "restore it (Study.study_text holds the original), or create a new study from the"
+        " changed file": f"restore it (`fairalloc study export --db {db} -o DIR` writes the"
+        " original as DIR/study.toml), or start a new study from the changed file with"
+        " `fairalloc study init` and a new --db",
+    })
 
 
 def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:

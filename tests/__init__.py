@@ -1,0 +1,1 @@
+"""The test suite: one package per package it tests (see README.md)."""

@@ -1,0 +1,1 @@
+"""Tests of the allocate package, one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of the simulate package, one file per module."""

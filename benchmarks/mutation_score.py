@@ -44,9 +44,8 @@ SAMPLE_SEED = 16
 class Module:
     """The files mutated for one module and the test files that cover it.
 
-    Each test entry is a file-name pattern matched anywhere under ``tests/``, or several
-    separated by ``|`` (a file's name before and after the tests were moved to mirror
-    the modules); every entry must match at least one file.
+    Each test entry is a file-name pattern matched anywhere under ``tests/``; every entry
+    must match at least one file.
     """
 
     files: tuple[str, ...]
@@ -57,11 +56,10 @@ MODULES = {
     "allocation": Module(
         ("allocate/integer.py", "allocate/optimise.py"),
         (
-            "test_plan_closed_forms.py|test_planning_closed_forms.py",
-            "test_plan_infeasible.py|test_planning_infeasible.py",
-            "test_plan_integer.py|test_integer.py",
-            "test_plan_properties.py|test_planning_properties.py",
-            "test_plan_solvers.py|test_optimise_solvers.py",
+            "test_planning_closed_forms.py",
+            "test_planning_infeasible.py",
+            "test_integer.py",
+            "test_planning_properties.py",
             "test_integer_*.py",
             "test_optimise_*.py",
         ),
@@ -70,20 +68,20 @@ MODULES = {
     "baselines": Module(
         ("allocate/baselines.py",),
         (
-            "test_plan_properties.py|test_planning_properties.py",
-            "test_plan_results.py|test_planning_results.py",
-            "test_baselines_*.py|test_baselines.py",
+            "test_planning_properties.py",
+            "test_planning_results.py",
+            "test_baselines.py",
         ),
     ),
     "metrics": Module(
         ("simulate/metrics.py",),
-        ("test_simulate_prs.py|test_prs.py", "test_metrics_*.py|test_simulate_metrics_*.py"),
+        ("test_prs.py", "test_metrics_*.py"),
     ),
     "association": Module(
         ("simulate/association.py",),
         (
-            "test_simulate_association.py|test_association.py",
-            "test_simulate_plink.py|test_export_plink.py",
+            "test_association.py",
+            "test_export_plink.py",
             "test_association_*.py",
         ),
     ),
@@ -98,7 +96,7 @@ def selected_tests(tests_root: Path, entries: tuple[str, ...]) -> list[str]:
     """Test files (relative to the copy) matching each entry of :attr:`Module.tests`."""
     selected: list[str] = []
     for entry in entries:
-        found = sorted({path for name in entry.split("|") for path in tests_root.rglob(name)})
+        found = sorted(tests_root.rglob(entry))
         if not found:
             raise MutationRunError(
                 f"no test file matches {entry!r} under {tests_root}; update MODULES in "

@@ -184,10 +184,10 @@ def test_a_genomic_replicate_trains_scores_on_every_allocation(tmp_path):
     assert set(table["strategy"]) == {"adaptive", "equal", "oracle"}
     # Each value is the R^2 on the held-out test people of a score trained afresh on the
     # group's first `total` pool samples (the replicate's own cohort and split seeds).
-    world = dict(config.cohort, cache_dir=str(tmp_path / "cache"))
     source, _, _ = genomic_source_for_benchmark(
-        world, groups=config.groups, seed=_replicate_seed(config, 0, "cohort"),
+        config.cohort, groups=config.groups, seed=_replicate_seed(config, 0, "cohort"),
         split_seed=_replicate_seed(config, 0, "split"), held_out_test=True,
+        cache_dir=tmp_path / "cache",
     )  # fmt: skip
     final = source.final
     for row in table.itertuples():

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from test_fitting import SIZES, simulate_points
 
 from allocate.curves import Curve
 from allocate.fitting import fit_curves
+from tests.allocate.test_fitting import SIZES, simulate_points
 
 TRANSFER = Curve(a=1.5, b=0.6, c=0.05, t=3.0, q=0.4)
 AT = np.array([120.0, 900.0, 20000.0])

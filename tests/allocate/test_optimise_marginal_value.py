@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from test_optimise_continuous_reference import BUDGET, groups_of
 
 from allocate import plan
 from allocate.study_file import StudySpec
+from tests.allocate.test_optimise_continuous_reference import BUDGET, groups_of
 
 
 @pytest.mark.parametrize("transfer", [True, False])

@@ -22,7 +22,7 @@ $(VENV)/.installed-docs: pyproject.toml $(VENV)/.installed
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/fairalloc bench --preset quick --out bench-quick
+	$(BIN)/fairalloc bench --preset quick --utility maximin,weighted,power-mean --out bench-quick
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check allocate simulate tests benchmarks

@@ -24,8 +24,10 @@ _PUBLIC: dict[str, str] = {
     "read_points": "allocate.points",
     "validate_points": "allocate.points",
     "curves_to_toml": "allocate.curve_file",
+    "sizes_from_fractions": "allocate.measure",
     "measure_curves": "allocate.measure",
     "MeasuredCurves": "allocate.measure",
+    "read_model_data": "allocate.measure_models",
     # allocation
     "GroupSpec": "allocate.study_file",
     "StudySpec": "allocate.study_file",

@@ -24,7 +24,7 @@ import pandas as pd
 from allocate.curves import Sense
 from allocate.errors import InputError
 
-__all__ = ["measure_curves", "MeasuredCurves", "Metric", "resolve_metric"]
+__all__ = ["measure_curves", "MeasuredCurves", "Metric", "resolve_metric", "sizes_from_fractions"]
 
 Training = Literal["own", "pooled"]
 #: Default nested fractions of each group's training rows (doubling, so log-spaced sizes).
@@ -486,15 +486,50 @@ def _check_options(training: str, replicates: int, test_size: float | int) -> No
 # --- sizes ----------------------------------------------------------------------------------
 
 
+def sizes_from_fractions(
+    largest: Mapping[str, int], fractions: Sequence[float] | None = None
+) -> dict[str, list[int]]:
+    """The training sizes that fractions of each group's largest training set give.
+
+    :func:`measure_curves` trains at these sizes when it is given ``fractions`` (the largest
+    training set of a group is its rows less its test rows), so this shows the sizes a
+    measurement would use before it runs.
+
+    Parameters
+    ----------
+    largest : mapping of str to int
+        Each group's largest training set.
+    fractions : sequence of float, optional
+        Fractions in (0, 1] (default 1/16, 1/8, 1/4, 1/2, 1).
+
+    Returns
+    -------
+    dict of str to list of int
+        Per group, ``floor(fraction * largest)`` for each fraction, ascending, each size once
+        (the fractions of a small set can give the same size).
+
+    Raises
+    ------
+    InputError
+        No fraction, or one outside (0, 1].
+
+    Examples
+    --------
+    >>> sizes_from_fractions({"A": 200, "B": 45}, [0.25, 0.5, 1])
+    {'A': [50, 100, 200], 'B': [11, 22, 45]}
+    """
+    fractions = DEFAULT_FRACTIONS if fractions is None else tuple(fractions)
+    if not fractions or any(not 0 < float(f) <= 1 for f in fractions):
+        raise InputError(f"fractions must lie in (0, 1]; got {list(fractions)}")
+    return {g: sorted({int(np.floor(float(f) * n)) for f in fractions}) for g, n in largest.items()}
+
+
 def _size_plan(pools, sizes, fractions, training, tests, data) -> dict[str, list[int]]:
     """Training sizes per group, checked against the group's training rows."""
     if sizes is not None and fractions is not None:
         raise InputError("give sizes or fractions, not both")
     if sizes is None:
-        fractions = DEFAULT_FRACTIONS if fractions is None else tuple(fractions)
-        if not fractions or any(not 0 < float(f) <= 1 for f in fractions):
-            raise InputError(f"fractions must lie in (0, 1]; got {list(fractions)}")
-        plan = {g: [int(np.floor(float(f) * pools[g])) for f in sorted(fractions)] for g in pools}
+        plan = sizes_from_fractions(pools, fractions)
     elif isinstance(sizes, Mapping):
         unknown = sorted(set(map(str, sizes)) - set(pools))
         if unknown:
@@ -519,8 +554,6 @@ def _size_plan(pools, sizes, fractions, training, tests, data) -> dict[str, list
                 f"leave {pools[group]} for training, fewer than the largest size asked, "
                 f"{max(wanted)}; ask for smaller sizes or a smaller test_size"
             )
-    if sizes is None:  # fractions of a small pool can coincide
-        plan = {g: sorted(set(v)) for g, v in plan.items()}
     if training == "pooled" and len({len(v) for v in plan.values()}) > 1:
         raise InputError(
             "pooled training trains one model per step on every group's k-th size, so every "

@@ -10,13 +10,15 @@ from __future__ import annotations
 import difflib
 import importlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from allocate.errors import InputError
 
-__all__ = ["MODELS", "make_model", "read_table", "select_columns", "default_metric"]
+__all__ = ["MODELS", "ModelData", "make_model", "read_model_data", "read_table", "select_columns",
+           "default_metric"]
 
 #: The named models: name -> (classifier, regressor) as "module:class" of scikit-learn.
 MODELS: dict[str, tuple[str | None, str | None]] = {
@@ -80,6 +82,64 @@ def select_columns(table: pd.DataFrame, *, target: str, group: str,
         if not columns:
             raise InputError("the table has no column besides the target and the group")
     return table[columns], table[target], table[group]
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """A table's features, target and group labels, with the model and scorer to measure by."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    labels: pd.Series
+    estimator: object
+    scoring: str
+    model: str
+
+
+def read_model_data(
+    path: str | Path, *, target: str, group: str, features: list[str] | None = None,
+    model: str = "", scoring: str = "",
+) -> ModelData:  # fmt: skip
+    """Read the table at ``path`` and choose its model, as ``fairalloc measure`` does.
+
+    Parameters
+    ----------
+    path : path
+        A CSV, TSV or Parquet table, one row each.
+    target, group : str
+        The column the model predicts and the column of each row's group label.
+    features : list of str, optional
+        Feature columns (default: every other column).
+    model : str
+        A name of :data:`MODELS` or ``module:factory``; by default logistic for a class target
+        and ridge for a continuous one.
+    scoring : str
+        A scikit-learn scorer name; by default :func:`default_metric` of the target.
+
+    Raises
+    ------
+    InputError
+        A missing file or column, an unknown model, or non-numeric features a named model
+        cannot take.
+    """
+    from allocate.measure import resolve_metric
+
+    table = read_table(path, text_columns=(group,))
+    X, y, labels = select_columns(table, target=target, group=group, features=features)
+    scoring = scoring or default_metric(y)
+    classification = resolve_metric(scoring).classification
+    model = model or ("logistic" if classification else "ridge")
+    estimator = make_model(model, classification=classification, metric=scoring)
+    text = [str(c) for c, t in X.dtypes.items()
+            if not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))]
+    if text and ":" not in model:
+        shown = ", ".join(text[:5]) + (" ..." if len(text) > 5 else "")
+        raise InputError(
+            f"feature column(s) {shown} are not numeric and model {model!r} needs numbers; "
+            "encode them first, leave them out of features, or give model as module:factory "
+            "with a pipeline that encodes them"
+        )
+    return ModelData(X, y, labels, estimator, scoring, model)
 
 
 def default_metric(y: pd.Series) -> str:

@@ -21,6 +21,7 @@ from simulate.benchmark import (
     BenchConfig,
     BenchResult,
     compare_strategies,
+    pool_config,
     preset_config,
     run_benchmark,
     run_replicate,
@@ -28,7 +29,13 @@ from simulate.benchmark import (
 )
 from simulate.clumping import clump, standardised_panel
 from simulate.cohort import Cohort, CohortParameters, simulate_cohort
-from simulate.config import GenomicWorld, SimulationConfig, SyntheticWorld, simulation_config
+from simulate.config import (
+    GenomicWorld,
+    PoolWorld,
+    SimulationConfig,
+    SyntheticWorld,
+    simulation_config,
+)
 from simulate.demography import out_of_africa_3g09
 from simulate.export import fam_phenotype, write_plink, write_vcf
 from simulate.metrics import PlattScaling, auc, decision_utility, fit_platt, r_squared
@@ -78,6 +85,8 @@ __all__ = [
     "meta_analyse",
     "out_of_africa_3g09",
     "Phenotype",
+    "pool_config",
+    "PoolWorld",
     "PlattScaling",
     "plot_adaptive_path",
     "plot_performance",

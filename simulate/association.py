@@ -86,9 +86,14 @@ class ScanStatistics:
             )
         k = self.groups.index(group)
         sums = [array.copy() for array in (self.sum_x, self.sum_x2, self.sum_xy, self.sum_x2y)]
-        weights = np.column_stack([np.ones_like(y), y])
+        # Whole-number phenotypes (0/1 cases) with every partial sum below 2^24: float32 sums
+        # are exact, so equal to float64's, at half the memory traffic.
+        largest = max(1.0, float(np.abs(y).max(initial=0)))
+        exact = np.array_equal(y, np.round(y)) and 4 * y.size * largest < 2**24
+        dtype = np.float32 if exact else np.float64
+        weights = np.column_stack([np.ones_like(y), y]).astype(dtype)
         for start in range(0, self.num_variants, _CHUNK):
-            block = np.asarray(dosages[:, start : start + _CHUNK], dtype=np.float64)
+            block = np.asarray(dosages[:, start : start + _CHUNK], dtype=dtype)
             linear = block.T @ weights
             square = (block * block).T @ weights
             columns = slice(start, start + block.shape[1])
@@ -226,6 +231,7 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
     counts, cases = statistics.genotype_classes()
     counts, cases = counts[active], cases[active]  # (G, V, 3)
     groups, variants = counts.shape[0], counts.shape[1]
+    tables = _ClassTables.of(counts, cases)
     rate = np.clip(statistics.sum_y[active] / statistics.n[active], 1e-6, 1 - 1e-6)
     theta = np.zeros((variants, groups + 1))
     theta[:, :groups] = np.log(rate / (1 - rate))
@@ -234,16 +240,27 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
     constant = ((counts > 0).sum(axis=-1) <= 1).all(axis=0)
     converged = np.zeros(variants, dtype=bool)
     stopped = constant.copy()  # untestable from the start, or separated (slope running off)
+    todo = np.flatnonzero(~stopped)  # the variants still stepping, and their own copies:
+    working, current = tables.subset(todo), theta[todo]  # finished ones are dropped as they go
     for _ in range(iterations):
-        todo = np.flatnonzero(~(converged | stopped))
         if todo.size == 0:
             break
-        gradient, hessian = _newton_terms(theta[todo], counts[:, todo], cases[:, todo])
+        gradient, hessian = working.newton_terms(current)
         step = (_inverse(hessian) @ gradient[..., None])[..., 0]
-        theta[todo] += step
-        converged[todo] = np.abs(step).max(axis=1) < 1e-8  # quadratic: theta is good to 1e-16
-        stopped[todo] = np.abs(theta[todo, groups]) > _SEPARATED
-    _, hessian = _newton_terms(theta, counts, cases)
+        current += step
+        largest = np.abs(step[:, 0])
+        for column in range(1, groups + 1):
+            np.maximum(largest, np.abs(step[:, column]), out=largest)
+        done = largest < 1e-8  # quadratic: theta is good to 1e-16
+        separated = np.abs(current[:, groups]) > _SEPARATED
+        converged[todo], stopped[todo] = done, separated
+        finished = done | separated
+        if finished.any():
+            theta[todo[finished]] = current[finished]
+            going = ~finished
+            todo, working, current = todo[going], working.subset(going), current[going]
+    theta[todo] = current  # out of iterations: neither converged nor stopped
+    _, hessian = tables.newton_terms(theta)
     with np.errstate(divide="ignore", invalid="ignore"):
         covariance = _inverse(hessian)
         se = np.sqrt(covariance[:, groups, groups])
@@ -261,6 +278,60 @@ _DOSAGE_CLASSES = np.array([0.0, 1.0, 2.0])
 #: A slope past this log odds ratio per allele (e^30) means the cases and controls separate:
 #: Newton would run on towards infinity, and the variant is reported untestable.
 _SEPARATED = 30.0
+
+
+class _ClassTables:
+    """The genotype-class tables of a logistic scan, giving Newton's terms for any variants.
+
+    With one group (the common case: a score trained on one group) the three classes are kept
+    as separate contiguous columns and the terms are computed from them directly, several
+    times faster than on (groups, variants, 3) stacks, with the same operations in the same
+    order, so the same bits.
+    """
+
+    def __init__(self, counts, cases, columns: list | None = None) -> None:
+        self.counts, self.cases, self.columns = counts, cases, columns
+
+    @classmethod
+    def of(cls, counts: np.ndarray, cases: np.ndarray) -> _ClassTables:
+        """The tables of (groups, variants, 3) class counts and case counts."""
+        if counts.shape[0] != 1:
+            return cls(counts, cases)
+        return cls(None, None, [np.ascontiguousarray(t[0, :, k]) for t in (counts, cases)
+                                for k in range(3)])  # fmt: skip
+
+    def subset(self, variants: np.ndarray) -> _ClassTables:
+        """The tables of ``variants`` (indices or a boolean mask)."""
+        if self.columns is None:
+            return _ClassTables(self.counts[:, variants], self.cases[:, variants])
+        return _ClassTables(None, None, [column[variants] for column in self.columns])
+
+    def newton_terms(self, theta: np.ndarray):
+        """Gradient and Hessian at ``theta`` (one row per variant of the tables)."""
+        if self.columns is None:
+            return _newton_terms(theta, self.counts, self.cases)
+        return _one_group_newton_terms(theta, self.columns[:3], self.columns[3:])
+
+
+def _one_group_newton_terms(theta, counts, cases) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_newton_terms` of one group from per-class columns (three count and three case
+    arrays), bit for bit: numpy sums a length-3 axis left to right, and a zero class term is
+    written out where the stacked form has one."""
+    intercept, slope = theta[:, 0], theta[:, 1]
+    residual, weight = [], []
+    for dosage, count, case in zip(_DOSAGE_CLASSES, counts, cases, strict=True):
+        prob = 1 / (1 + np.exp(-(intercept + slope * dosage)))
+        residual.append(case - count * prob)
+        weight.append(count * prob * (1 - prob))
+    gradient = np.empty((theta.shape[0], 2))
+    gradient[:, 0] = (residual[0] + residual[1]) + residual[2]
+    gradient[:, 1] = (residual[0] * 0.0 + residual[1] * 1.0) + residual[2] * 2.0
+    hessian = np.empty((theta.shape[0], 2, 2))
+    hessian[:, 0, 0] = ((weight[0] + weight[1]) + weight[2]) + 1e-12
+    hessian[:, 0, 1] = ((weight[0] * 0.0 + weight[1] * 1.0) + weight[2] * 2.0) + 0.0
+    hessian[:, 1, 0] = hessian[:, 0, 1]
+    hessian[:, 1, 1] = ((weight[0] * 0.0 + weight[1] * 1.0) + weight[2] * 4.0) + 1e-12
+    return gradient, hessian
 
 
 def _inverse(matrices: np.ndarray) -> np.ndarray:

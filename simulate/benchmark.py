@@ -1,10 +1,11 @@
 """The benchmark: which sampling strategy builds the most equitable model, and by how much.
 
-One *replicate* is one simulated world (a cohort, or known curves) in which every strategy is
+One *replicate* is one world (a simulated cohort, known curves, or a new split of a user's
+labelled table into test rows and pools, :func:`pool_config`) in which every strategy is
 run under every setting (utility x budget x cost ratio x training mode) on the same data, so
-strategies are compared in pairs. In a genomic world, strategies measure on half of each group's
-test set while they collect, and every final allocation is scored on the other half, so no
-strategy is credited for steering by the noise of the people it measured. Each finished
+strategies are compared in pairs. In a genomic or pool world, strategies measure on half of
+each group's test set while they collect, and every final allocation is scored on the other
+half, so no strategy is credited for steering by the noise of the people it measured. Each finished
 replicate is written to its own Parquet file in ``OUT/replicates/`` as soon as it completes; a
 run started again with the same configuration computes only the replicates that are missing.
 
@@ -32,6 +33,7 @@ from allocate import (
     Curve,
     GroupSpec,
     InputError,
+    PoolSource,
     StudySpec,
     SyntheticSource,
     atomic_path,
@@ -40,13 +42,14 @@ from allocate import (
     run_strategy,
     write_text_atomically,
 )
-from simulate.config import GenomicWorld, SyntheticWorld, world_settings
+from simulate.config import GenomicWorld, PoolWorld, SyntheticWorld, world_settings
 from simulate.power_analysis import power_analysis
 
 __all__ = [
     "BenchConfig",
     "BenchResult",
     "PRESETS",
+    "pool_config",
     "preset_config",
     "run_replicate",
     "run_benchmark",
@@ -73,9 +76,11 @@ class BenchConfig:
     ----------
     preset : str
         The preset the configuration started from (``quick``, ``paper``, ``synthetic``).
-    source : {"genomic", "synthetic"}
+    source : {"genomic", "synthetic", "pool"}
         Genomic: msprime cohorts and polygenic scores (:mod:`simulate`); synthetic: known curves
-        with measurement noise (fast, for tests and for checking the machinery).
+        with measurement noise (fast, for tests and for checking the machinery); pool: a
+        user's labelled table replayed as if collected (:class:`allocate.PoolSource`; build the
+        configuration with :func:`pool_config`).
     groups, shares : tuple
         Groups and their population shares (the proportional baseline and the weighted
         utility's weights); the first group is the reference whose samples cost 1.
@@ -88,23 +93,24 @@ class BenchConfig:
         Master seed.
     batch, pilot : float, int or None
         The adaptive strategies' batch fraction and pilot size.
-    cohort : GenomicWorld, SyntheticWorld or mapping
+    cohort : GenomicWorld, SyntheticWorld, PoolWorld or mapping
         The source's settings (:class:`simulate.config.GenomicWorld`: the simulated world,
         what is measured and at which fractions; :class:`simulate.config.SyntheticWorld`:
-        noise and pool size). A mapping is read into the source's settings, refusing any
+        noise and pool size; :class:`simulate.config.PoolWorld`: the table, its columns, the
+        model and the scorer). A mapping is read into the source's settings, refusing any
         unknown name; ``None`` is the source's defaults.
     replicates_from : {"one-cohort", "independent-cohorts"}
         Genomic replicates are independent draws from one simulated cohort (each its own
         reference panels, test sets and training order; the default), or each its own cohort.
     held_out_test : bool
-        Genomic source: strategies measure on half of each group's test set while they
+        Genomic and pool sources: strategies measure on half of each group's test set while they
         collect, and every final allocation is scored on the other half (the default). With
         False, results are the last measurements themselves, so a strategy that steers by the
         noise of the people it measures on is rewarded for it.
     """
 
     preset: str = "quick"
-    source: Literal["genomic", "synthetic"] = "genomic"
+    source: Literal["genomic", "synthetic", "pool"] = "genomic"
     groups: tuple[str, ...] = ("CEU", "YRI")
     shares: tuple[float, ...] = (0.8, 0.2)
     strategies: tuple[str, ...] = STRATEGIES
@@ -116,7 +122,7 @@ class BenchConfig:
     seed: int = 0
     batch: float = 0.25
     pilot: int | None = None
-    cohort: GenomicWorld | SyntheticWorld | Mapping | None = None
+    cohort: GenomicWorld | SyntheticWorld | PoolWorld | Mapping | None = None
     replicates_from: Literal["one-cohort", "independent-cohorts"] = "one-cohort"
     held_out_test: bool = True
 
@@ -134,6 +140,8 @@ class BenchConfig:
         data["fairalloc"] = version("fairalloc")
         if self.source == "synthetic":
             data["curves"] = {g: SYNTHETIC_CURVES[g].params() for g in self.groups}
+        if self.source == "pool":  # an edited table is another benchmark
+            data["data_sha256"] = hashlib.sha256(Path(self.cohort.data).read_bytes()).hexdigest()
         text = json.dumps(data, sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -153,7 +161,13 @@ class BenchConfig:
 VARIANTS: tuple[str, ...] = ("adaptive-anchored",)
 
 
+#: The pool source's smallest training set: every group gets at least this many samples.
+POOL_MINIMUM = 10
+
+
 def _validate(config: BenchConfig) -> None:
+    if config.source == "pool":
+        _validate_pool(config)
     unknown = sorted(set(config.strategies) - set(STRATEGIES) - set(VARIANTS))
     if unknown:
         raise InputError(
@@ -183,6 +197,27 @@ def _validate(config: BenchConfig) -> None:
                 f"budget {budget:g} is below the pilot's cost {pilot_cost:g}; "
                 "raise budgets or lower pilot"
             )
+
+
+def _validate_pool(config: BenchConfig) -> None:
+    """Refuse a pool the replicates could not run on, before anything is written: a named
+    group with no row, a split the table cannot give (too few rows or classes in a group), a
+    pool or a budget below the smallest training set measured."""
+    labels = set(config.cohort.read().labels.astype(str))
+    absent = [g for g in config.groups if g not in labels]
+    if absent:
+        raise InputError(f"group(s) {', '.join(absent)} have no row in {config.cohort.data}; "
+                         f"its groups are {', '.join(sorted(labels))}")
+    small = {g: n for g, n in _pool(config, 0, config.training[0]).pools().items()
+             if n < POOL_MINIMUM}
+    if small:
+        shown = ", ".join(f"{g} {n}" for g, n in small.items())
+        raise InputError(f"every group's pool needs {POOL_MINIMUM} rows besides its test rows; "
+                         f"{shown}: give a smaller test_size")
+    least = POOL_MINIMUM * _costs(config, max(config.cost_ratios)).sum()
+    if min(config.budgets) < least:
+        raise InputError(f"budgets must be at least {least:g}, enough for {POOL_MINIMUM} "
+                         "samples of every group (the smallest training set measured)")
 
 
 def _pilot_cost(config: BenchConfig, ratio: float, budget: float) -> float:
@@ -252,6 +287,46 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def pool_config(
+    data: str | Path, *, target: str, group: str, features: Iterable[str] | None = None,
+    model: str = "", metric: str = "", test_size: float = 0.25, **overrides,
+) -> BenchConfig:  # fmt: skip
+    """A benchmark replaying collection on the labelled table at ``data``.
+
+    The groups are the table's (in sorted order; the first is the reference whose samples
+    cost 1) and their shares each group's share of the rows, unless given; the budget, unless
+    given, is half of what collecting every row at the first cost ratio would cost.
+
+    Parameters
+    ----------
+    data, target, group, features, model, metric, test_size
+        The pool's settings (:class:`simulate.config.PoolWorld`).
+    **overrides
+        Any :class:`BenchConfig` field (``None`` keeps the default).
+
+    Raises
+    ------
+    InputError
+        A missing file or column, an unknown model or scorer, or a named group with no row.
+    """
+    world = PoolWorld(data=str(data), target=target, group=group,
+                      features=tuple(features) if features else None, model=model,
+                      metric=metric, test_size=test_size)
+    counts = world.read().labels.astype(str).value_counts()
+    values = {k: v for k, v in overrides.items() if v is not None}
+    groups = tuple(values.pop("groups", sorted(counts.index)))
+    rows = np.array([counts.get(g, 0) for g in groups], dtype=float)
+    shares = values.pop("shares", tuple(rows / rows.sum()))
+    if "budgets" not in values:
+        ratios = values.get("cost_ratios", BenchConfig.cost_ratios)
+        costs = [1.0] + [float(ratios[0])] * (len(groups) - 1)
+        values["budgets"] = (float(round(0.5 * np.dot(costs, rows))),)
+    values.setdefault("strategies", ("adaptive", "equal", "proportional", "oracle"))
+    values.setdefault("replicates", 5)
+    return BenchConfig(preset="pool", source="pool", groups=groups, shares=shares,
+                       cohort=world, **values)
+
+
 def preset_config(name: str, **overrides) -> BenchConfig:
     """The configuration of preset ``name``, with any field overridden (``None`` = keep)."""
     if name not in PRESETS:
@@ -279,6 +354,8 @@ def _make_source(
             }
         source = SyntheticSource(curves, noise=float(config.cohort.noise))
         return source, {g: pool for g in config.groups}, curves
+    if config.source == "pool":
+        return _pool_source(config, replicate, training)
     from simulate.source import genomic_source_for_benchmark
 
     one_cohort = config.replicates_from == "one-cohort"
@@ -295,13 +372,38 @@ def _make_source(
     )
 
 
+def _pool_source(config: BenchConfig, replicate: int, training: str):
+    """The pool's source in one replicate, its pools and the oracle's curves (fitted to the
+    whole pool, scored on the final test rows)."""
+    source = _pool(config, replicate, training)
+    return source, source.pools(), source.true_curves
+
+
+def _pool(config: BenchConfig, replicate: int, training: str) -> PoolSource:
+    """The pool of one replicate: its own split into test rows and pool order (nothing is
+    trained until it is measured)."""
+    world = config.cohort
+    table = world.read()
+    keep = table.labels.astype(str).isin(config.groups).to_numpy()
+    test_size = int(world.test_size) if world.test_size >= 1 else world.test_size
+    return PoolSource.from_data(
+        table.X[keep], table.y.to_numpy()[keep], table.labels.astype(str).to_numpy()[keep],
+        estimator=table.estimator, scoring=table.scoring, training=training,
+        test_size=test_size, fractions=world.fractions, held_out_test=config.held_out_test,
+        minimum_size=POOL_MINIMUM, seed=_replicate_seed(config, replicate, "pool"),
+    )  # fmt: skip
+
+
 def _replicate_seed(config: BenchConfig, replicate: int, purpose: str) -> int:
     tag = int(hashlib.sha256(purpose.encode()).hexdigest()[:8], 16)
     sequence = np.random.SeedSequence(config.seed, spawn_key=(replicate, tag))
     return int(sequence.generate_state(1)[0])
 
 
-def _study(config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curve) -> StudySpec:
+def _study(
+    config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curve, minimum: int = 0
+) -> StudySpec:
+    """The study of one setting; every group gets at least ``minimum`` samples."""
     costs = _costs(config, ratio)
     groups = tuple(
         GroupSpec(
@@ -309,6 +411,7 @@ def _study(config: BenchConfig, utility, budget, ratio, pools, sense_curve: Curv
             curve=replace(sense_curve),
             cost=float(cost),
             weight=float(share),
+            min=minimum,
             max=pools[g],
         )
         for g, cost, share in zip(config.groups, costs, config.shares, strict=True)
@@ -382,8 +485,10 @@ def run_replicate(
             config, replicate, training, cache_dir, cohort_workers
         )
         sense_curve = next(iter(oracle_curves.values()))
+        # A pool's model needs a training set of its smallest measured size to score a group.
+        minimum = POOL_MINIMUM if config.source == "pool" else 0
         for utility, budget, ratio, _ in [s for s in config.settings() if s[3] == training]:
-            study = _study(config, utility, budget, ratio, pools, sense_curve)
+            study = _study(config, utility, budget, ratio, pools, sense_curve, minimum)
             seed = _replicate_seed(config, replicate, f"run-{utility}-{budget}-{ratio}-{training}")
             outcomes = {}
             for name in config.strategies:

@@ -98,6 +98,8 @@ def _write_store(cohort: Cohort, prefix: Path, progress: Progress | None) -> Non
         if progress is not None:
             done[0] += columns.size
             progress("writing the genotype store", done[0], cohort.num_variants)
+        if cohort.genotypes is not None:  # consecutive columns: a slice, not a gather
+            return cohort.genotypes[:, columns[0] : columns[-1] + 1]
         return cohort.dosages(everyone, columns)
 
     write_genotype_store(

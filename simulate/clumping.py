@@ -21,14 +21,17 @@ def standardised_panel(dosages: np.ndarray, group_labels: np.ndarray | None = No
 
     Columns that do not vary are left at zero, so their correlation with anything is zero.
     """
-    panel = np.asarray(dosages, dtype=np.float64).copy()
+    panel = np.array(dosages, dtype=np.float64)  # a copy, whatever the input
     labels = np.zeros(panel.shape[0]) if group_labels is None else np.asarray(group_labels)
     for label in np.unique(labels):
         rows = labels == label
-        panel[rows] -= panel[rows].mean(axis=0)
+        if rows.all():  # one group: in place, no row gathers (the same sums, the same bits)
+            panel -= panel.mean(axis=0)
+        else:
+            panel[rows] -= panel[rows].mean(axis=0)
     norm = np.sqrt((panel * panel).sum(axis=0))
     varying = norm > 1e-12
-    panel[:, varying] /= norm[varying]
+    panel /= np.where(varying, norm, 1.0)
     panel[:, ~varying] = 0.0
     return panel
 

@@ -124,8 +124,28 @@ def _check_whole(value: Any, name: str, *, minimum: int) -> None:
         raise InputError(f"{name} must be a whole number >= {minimum}; got {value!r}")
 
 
+class GroupedIndividuals:
+    """Counts and group look-ups of a cohort with ``group`` (each individual's group),
+    ``groups`` and ``variants``: shared by the simulated :class:`Cohort` and a cohort read
+    from PLINK files, so that training reads both alike."""
+
+    @property
+    def num_individuals(self) -> int:
+        return int(self.group.shape[0])
+
+    @property
+    def num_variants(self) -> int:
+        return int(len(self.variants))
+
+    def individuals_of(self, group: str) -> np.ndarray:
+        """Indices of the individuals of ``group``."""
+        if group not in self.groups:
+            raise InputError(f"the cohort has no group {group!r}; it has {', '.join(self.groups)}")
+        return np.flatnonzero(self.group == group)
+
+
 @dataclass(frozen=True, eq=False)
-class Cohort:
+class Cohort(GroupedIndividuals):
     """A simulated cohort: tree sequences, who is in which group, and the kept variants.
 
     Attributes
@@ -163,20 +183,6 @@ class Cohort:
     def groups(self) -> tuple[str, ...]:
         return self.parameters.groups
 
-    @property
-    def num_individuals(self) -> int:
-        return int(self.group.shape[0])
-
-    @property
-    def num_variants(self) -> int:
-        return int(len(self.variants))
-
-    def individuals_of(self, group: str) -> np.ndarray:
-        """Indices of the individuals of ``group``."""
-        if group not in self.groups:
-            raise InputError(f"the cohort has no group {group!r}; it has {', '.join(self.groups)}")
-        return np.flatnonzero(self.group == group)
-
     def minor_allele_frequency(self, group: str = "pooled") -> np.ndarray:
         """Minor-allele frequency of every kept variant in ``group`` (or ``"pooled"``)."""
         if group != "pooled":
@@ -201,17 +207,20 @@ class Cohort:
     ) -> np.ndarray:
         """Derived-allele dosages (0, 1, 2) as int8, individuals x variants.
 
-        Reads the decoded matrix when the cohort has one; otherwise reads the genotype store
-        or decodes only the requested variants for only the requested individuals from the
-        trees, whichever is faster for that shape (:meth:`GenotypeStore.prefers`). All three
-        hold the same genotypes.
+        Reads the genotype store, the decoded matrix when the cohort has one, or decodes only
+        the requested variants for only the requested individuals from the trees, whichever is
+        faster for that shape (:meth:`GenotypeStore.prefers`). All three hold the same
+        genotypes.
         """
         rows = np.arange(self.num_individuals) if individuals is None else np.asarray(individuals)
         cols = np.arange(self.num_variants) if variants is None else np.asarray(variants)
-        if self.genotypes is not None:
-            return np.asarray(self.genotypes[np.ix_(rows, cols)], dtype=np.int8)
-        if self.store is not None and self.store.prefers(rows.size, cols.size):
+        matrix = self.genotypes is not None
+        if self.store is not None and self.store.prefers(rows.size, cols.size, matrix=matrix):
             return self.store.read(rows, cols)
+        if matrix:
+            if variants is None:  # whole rows: copied row by row, not gathered cell by cell
+                return np.asarray(self.genotypes[rows], dtype=np.int8)
+            return np.asarray(self.genotypes[np.ix_(rows, cols)], dtype=np.int8)
         return self.decoded(rows, cols)
 
     def haplotypes(self, individuals: np.ndarray, variants: np.ndarray) -> np.ndarray:
@@ -273,11 +282,16 @@ def sample_layout(ts, groups: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Each individual's group and two sample nodes, ordered group by group (by name)."""
     population_id = {population.metadata["name"]: population.id for population in ts.populations()}
     individual_population = ts.individuals_population
+    owner = ts.nodes_individual
+    owned = np.flatnonzero(owner >= 0)  # each individual's nodes in id order, as tskit lists them
+    by_individual = owned[np.argsort(owner[owned], kind="stable")]
+    if not (np.bincount(owner[owned], minlength=ts.num_individuals) == 2).all():
+        raise InputError("every individual of a cohort's trees must have two sample nodes")
     labels, nodes = [], []
     for name in groups:
         members = np.flatnonzero(individual_population == population_id[name])
         labels.append(np.full(members.size, name, dtype=object))
-        nodes.append(np.array([ts.individual(int(i)).nodes for i in members], dtype=np.int32))
+        nodes.append(by_individual.reshape(-1, 2)[members].astype(np.int32))  # diploids
     return np.concatenate(labels).astype(str), np.concatenate(nodes)
 
 
@@ -376,7 +390,10 @@ def decode_dosages(
                 variant.decode(int(site[column]))
                 haplotypes = variant.genotypes
                 buffer[row] = haplotypes if ploidy == 1 else haplotypes[0::2] + haplotypes[1::2]
-            out[:, block] = buffer.T
+            if (np.diff(block) == 1).all():  # consecutive: a slice, not a fancy-indexed
+                out[:, block[0] : block[-1] + 1] = buffer.T  # scatter (several times faster)
+            else:
+                out[:, block] = buffer.T
         if progress is not None:
             progress("decoding genotypes", int(number), len(tree_sequences))
     return out

@@ -3,7 +3,8 @@
 :class:`SimulationConfig` is everything that decides a simulated world (cohort, trait, split and
 how scores are trained) and :data:`PRESETS` names its sizes. The benchmark reads its sources'
 settings into :class:`GenomicWorld` (a simulation preset with overrides, what is measured, at
-which subsample fractions) or :class:`SyntheticWorld` (known curves' noise and pool size). A
+which subsample fractions), :class:`SyntheticWorld` (known curves' noise and pool size) or
+:class:`PoolWorld` (a user's labelled table, the model and the scorer). A
 setting that is not a field is an error naming it, the valid ones, and the closest match.
 """
 
@@ -17,8 +18,8 @@ from typing import Any, Literal
 from allocate import InputError
 
 __all__ = [
-    "DEFAULT_FRACTIONS", "GenomicWorld", "METRICS", "Metric", "PRESETS", "SimulationConfig",
-    "SyntheticWorld", "check_settings", "simulation_config", "world_settings",
+    "DEFAULT_FRACTIONS", "GenomicWorld", "METRICS", "Metric", "PRESETS", "PoolWorld",
+    "SimulationConfig", "SyntheticWorld", "check_settings", "simulation_config", "world_settings",
 ]  # fmt: skip
 
 Metric = Literal["r2", "r2_genetic", "auc", "utility", "utility_expected"]
@@ -251,19 +252,94 @@ class SyntheticWorld:
         return cls(**settings)
 
 
+@dataclass(frozen=True)
+class PoolWorld:
+    """The benchmark's pool source: an existing labelled table, replayed as if collected.
+
+    Each replicate splits every group's rows anew into test rows and a pool drawn in a new
+    order (:meth:`allocate.PoolSource.from_data`).
+
+    Parameters
+    ----------
+    data : str
+        Path of a CSV, TSV or Parquet table, one row each (kept in the configuration, so a
+        resumed run reads the same file).
+    target, group : str
+        The column the model predicts and the column of each row's group label.
+    features : tuple of str, optional
+        Feature columns (default: every other column).
+    model : str
+        ``logistic``, ``ridge``, ``random-forest``, ``hist-gradient-boosting`` or
+        ``module:factory``; empty: logistic for a class target, ridge for a continuous one.
+    metric : str
+        A scikit-learn scorer name; empty: roc_auc for two classes, accuracy for more, r2 for a
+        continuous target.
+    test_size : float
+        Test rows per group: a fraction in (0, 1) or a count >= 2.
+    fractions : tuple of float
+        Nested fractions of each count measured per call, in (0, 1].
+    """
+
+    data: str
+    target: str
+    group: str
+    features: tuple[str, ...] | None = None
+    model: str = ""
+    metric: str = ""
+    test_size: float = 0.25
+    fractions: tuple[float, ...] = DEFAULT_FRACTIONS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", str(self.data))
+        object.__setattr__(self, "fractions", tuple(float(f) for f in self.fractions))
+        if isinstance(self.features, str):
+            object.__setattr__(self, "features", (self.features,))
+        elif self.features is not None:
+            object.__setattr__(self, "features", tuple(self.features))
+        if not self.fractions or any(not 0 < f <= 1 for f in self.fractions):
+            raise InputError(f"fractions must lie in (0, 1]; got {list(self.fractions)}")
+        if not (0 < self.test_size < 1 or (self.test_size >= 2 and self.test_size % 1 == 0)):
+            raise InputError(
+                f"test_size must be a fraction in (0, 1) or a count >= 2; got {self.test_size}"
+            )
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> PoolWorld:
+        """The pool of ``settings``: ``data``, ``target`` and ``group`` (required), and any
+        other field."""
+        settings = dict(settings or {})
+        check_settings(settings, [f.name for f in fields(cls)], "pool setting")
+        missing = [name for name in ("data", "target", "group") if name not in settings]
+        if missing:
+            raise InputError(f"the pool source needs the setting(s) {', '.join(missing)}")
+        return cls(**settings)
+
+    def read(self):
+        """The table's features, target, labels, estimator and scorer, every named column
+        checked (what :func:`allocate.read_model_data` returns)."""
+        from allocate import read_model_data
+
+        features = list(self.features) if self.features else None
+        return read_model_data(self.data, target=self.target, group=self.group,
+                               features=features, model=self.model, scoring=self.metric)
+
+
 def world_settings(
-    source: str, settings: GenomicWorld | SyntheticWorld | Mapping[str, Any] | None,
+    source: str, settings: GenomicWorld | SyntheticWorld | PoolWorld | Mapping[str, Any] | None,
     groups: Iterable[str],
-) -> GenomicWorld | SyntheticWorld:  # fmt: skip
-    """The typed settings of a benchmark ``source`` (``genomic`` or ``synthetic``) sampling
-    ``groups``, read from a mapping when given one (``None``: the defaults)."""
-    kinds = {"genomic": GenomicWorld, "synthetic": SyntheticWorld}
+) -> GenomicWorld | SyntheticWorld | PoolWorld:  # fmt: skip
+    """The typed settings of a benchmark ``source`` (``genomic``, ``synthetic`` or ``pool``)
+    sampling ``groups``, read from a mapping when given one (``None``: the defaults; the pool
+    source has none)."""
+    kinds = {"genomic": GenomicWorld, "synthetic": SyntheticWorld, "pool": PoolWorld}
     if source not in kinds:
-        raise InputError(f"source must be genomic or synthetic; got {source!r}")
+        raise InputError(f"source must be genomic, synthetic or pool; got {source!r}")
     kind = kinds[source]
     if settings is None or isinstance(settings, Mapping):
         if kind is SyntheticWorld:
             return SyntheticWorld.from_settings(settings or {})
+        if kind is PoolWorld:
+            return PoolWorld.from_settings(settings)
         return GenomicWorld.from_settings(settings or {}, groups=groups)
     if not isinstance(settings, kind):
         raise InputError(

@@ -24,6 +24,7 @@ import pandas as pd
 
 from allocate import InputError
 from simulate.cohort import DEFAULT_MAX_DECODED_BYTES
+from simulate.cohort_data import GroupedIndividuals
 
 __all__ = ["PlinkCohort", "ObservedTrait", "read_plink_cohort", "read_id_table"]
 
@@ -72,7 +73,7 @@ class CohortFilters:
 
 
 @dataclass(frozen=True, eq=False)
-class PlinkCohort:
+class PlinkCohort(GroupedIndividuals):
     """Individuals and variants of a PLINK 1 cohort kept for training (see the module).
 
     Attributes
@@ -109,20 +110,6 @@ class PlinkCohort:
     _rows: np.ndarray  # .fam row of each kept individual
     _columns: np.ndarray  # .bim row of each kept variant
     _held: np.ndarray | None = None  # kept individuals x every .bim variant, when in memory
-
-    @property
-    def num_individuals(self) -> int:
-        return int(self.group.size)
-
-    @property
-    def num_variants(self) -> int:
-        return int(len(self.variants))
-
-    def individuals_of(self, group: str) -> np.ndarray:
-        """Indices of the individuals of ``group``."""
-        if group not in self.groups:
-            raise InputError(f"the cohort has no group {group!r}; it has {', '.join(self.groups)}")
-        return np.flatnonzero(self.group == group)
 
     def dosages(self, individuals=None, variants=None) -> np.ndarray:
         """Dosages of the A1 allele (0, 1, 2) as int8, individuals x variants (cohort indices)."""

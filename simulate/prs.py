@@ -308,7 +308,10 @@ class ScoreTrainer:
         discovery = self._discovery.only(groups)
         common = self._common(discovery)  # only these can enter the score: scan only them
         association = self._scan(discovery, groups, common)
-        candidates = common[np.isfinite(association.p[common])]
+        # Only variants under the largest threshold can be kept: clumping the others would
+        # gather their reference columns for nothing (it never keeps them, and removing them
+        # changes nothing).
+        candidates = common[association.p[common] <= self.thresholds[-1]]
         kept = candidates[
             clump(
                 association.p[candidates],

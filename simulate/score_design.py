@@ -15,14 +15,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from allocate import InputError
+from allocate import InputError, sizes_from_fractions
 from simulate.prs import CohortSplit
 
-__all__ = ["replicate_splits", "size_plan", "training_limits", "DEFAULT_FRACTIONS",
-           "MINIMUM_SIZE"]  # fmt: skip
+__all__ = ["replicate_splits", "size_plan", "training_limits", "MINIMUM_SIZE"]
 
-#: Default nested fractions of each group's largest training set (as allocate.measure_curves).
-DEFAULT_FRACTIONS: tuple[float, ...] = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
 #: The smallest training size measured, as the simulated source's.
 MINIMUM_SIZE = 10
 
@@ -121,7 +118,7 @@ def size_plan(
         The same sizes for every group, or sizes per group: whole, distinct, at least 10.
     fractions : sequence of float, optional
         Instead of ``sizes``: fractions in (0, 1] of each group's largest training set
-        (default :data:`DEFAULT_FRACTIONS`).
+        (default and sizes as :func:`allocate.sizes_from_fractions`, as ``measure_curves``).
     training : {"own", "pooled"}
         Pooled training needs the same number of sizes in every group.
     """
@@ -130,10 +127,7 @@ def size_plan(
     if sizes is not None and fractions is not None:
         raise InputError("give sizes or fractions, not both")
     if sizes is None:
-        fractions = DEFAULT_FRACTIONS if fractions is None else tuple(fractions)
-        if not fractions or any(not 0 < float(f) <= 1 for f in fractions):
-            raise InputError(f"fractions must lie in (0, 1]; got {list(fractions)}")
-        plan = {g: sorted({int(float(f) * largest[g]) for f in fractions}) for g in groups}
+        plan = sizes_from_fractions({g: largest[g] for g in groups}, fractions)
     else:
         plan = _sizes_by_group(sizes, groups)
     for group, wanted in plan.items():

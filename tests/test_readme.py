@@ -46,6 +46,9 @@ def test_every_quick_start_command_runs_as_written(tmp_path, monkeypatch, capsys
     assert set(points["group"]) == {"north", "south", "coast"}
     assert (where / "curves.toml").is_file() and (where / "curves.png").is_file()
     assert (where / "study.sqlite").is_file()
+    replayed = pd.read_csv(where / "bench-pilot" / "summary.csv")
+    assert list(replayed["strategy"]) == ["adaptive", "equal", "proportional", "oracle"]
+    assert {"value_coast", "value_north", "value_south"} <= set(replayed.columns)
 
 
 def test_the_quick_start_python_runs_as_written(tmp_path, monkeypatch, capsys):

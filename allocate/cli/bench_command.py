@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import choices, said_with_flags
+from allocate.cli.options import MetricOption, ModelOption, choices, said_with_flags
 from allocate.errors import InputError
 from allocate.utilities import BUDGETED_UTILITY_NAMES
 
@@ -37,6 +37,10 @@ _FLAGS = {
     "give run_benchmark a new out folder": "give a new --out folder",
     "executor='dask' needs scheduler, the address of a dask scheduler":
         "--executor dask needs --scheduler ADDRESS",
+    "leave them out of features, or give model as module:factory":
+        "leave them out with --features, or pass --model module:factory",
+    "test_size must be": "--test-size must be",
+    "give a smaller test_size": "give a smaller --test-size",
 }
 
 
@@ -44,9 +48,10 @@ _FLAGS = {
 @said_with_flags(_FLAGS)
 def bench_command(
     preset: Annotated[
-        PresetChoice,
-        typer.Option(help="quick (minutes, the demo), paper (the paper's scale), or synthetic."),
-    ] = PresetChoice.quick,
+        PresetChoice | None,
+        typer.Option(help="quick (minutes, the demo; the default), paper (the paper's scale), or"
+                          " synthetic."),
+    ] = None,
     strategies: Annotated[
         str | None,
         typer.Option(
@@ -90,12 +95,35 @@ def bench_command(
             "(--no-held-out-test: on the people measured, which rewards chasing their noise)."
         ),
     ] = True,
+    pool: Annotated[
+        Path | None,
+        typer.Option(
+            help="Instead of --preset: replay collection on this labelled table (CSV, TSV or "
+            "Parquet, one row each); needs --target and --group, and --features, --model, "
+            "--metric and --test-size apply to it. Its groups, in sorted order, are the groups "
+            "(the first costs 1); default budget: half the cost of every row."
+        ),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="With --pool: the column the model predicts.")
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option(help="With --pool: the column of each row's group label.")
+    ] = None,
+    features: Annotated[
+        str | None,
+        typer.Option(help="With --pool: comma-separated feature columns (default: all others)."),
+    ] = None,
+    model: ModelOption = "",
+    metric: MetricOption = "",
+    test_size: Annotated[
+        float,
+        typer.Option(help="With --pool: test rows per group, a fraction in (0, 1) or a count."),
+    ] = 0.25,
 ) -> None:
-    """Run every sampling strategy on simulated cohorts and compare them with the oracle."""
-    from simulate.benchmark import preset_config
-
-    config = preset_config(
-        preset.value,
+    """Run every sampling strategy on simulated cohorts, or replay collection on your own
+    labelled table (--pool), and compare them with the oracle."""
+    grid = dict(
         strategies=_split(strategies, str, "--strategies"),
         utilities=_split(utility, str, "--utility"),
         budgets=_split(budgets, float, "--budgets"),
@@ -105,7 +133,17 @@ def bench_command(
         seed=seed,
         held_out_test=held_out_test,
     )
-    folder = out if out is not None else Path(f"bench-{preset.value}")
+    if pool is None:
+        if target or group or features or model or metric:
+            raise InputError("--target, --group, --features, --model and --metric need --pool")
+        from simulate.benchmark import preset_config
+
+        config = preset_config((preset or PresetChoice.quick).value, **grid)
+    elif preset is not None:
+        raise InputError("give --preset or --pool, not both (--pool benchmarks your table)")
+    else:
+        config = _pool_config(pool, target, group, features, model, metric, test_size, grid)
+    folder = out if out is not None else Path(f"bench-{config.preset}")
     result = _run_with_progress(config, folder, executor.value, workers, scheduler)
     if plot:
         from simulate.bench_plots import save_benchmark_figures
@@ -114,6 +152,18 @@ def bench_command(
         # A new result with the figures listed: results are not changed after the fact.
         result = replace(result, files={**result.files, **{p.name: p for p in figures}})
     _print_report(result)
+
+
+def _pool_config(pool: Path, target, group, features, model, metric, test_size, grid):
+    """The benchmark over the table at ``pool``, its path kept absolute so a rerun resumes."""
+    from simulate.benchmark import pool_config
+
+    if not target or not group:
+        raise InputError("--pool needs --target COLUMN and --group COLUMN")
+    return pool_config(
+        pool.resolve(), target=target, group=group, model=model, metric=metric,
+        features=_split(features, str, "--features"), test_size=test_size, **grid,
+    )  # fmt: skip
 
 
 def _run_with_progress(config, folder: Path, executor: str, workers, scheduler):

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import with_flags
+from allocate.cli.options import MetricOption, ModelOption, with_flags
 from allocate.errors import InputError
 
 
@@ -19,33 +19,45 @@ class TrainingChoice(StrEnum):
     pooled = "pooled"
 
 
+def _split_options(unit: str, trained: str, redrawn: str):
+    """The ``--training``, ``--test-size`` and ``--replicates`` option types of a measurement
+    whose samples are ``unit`` (rows, people), each trained into a ``trained`` (model, score),
+    a replicate drawing a new split, order and ``redrawn``."""
+    training = Annotated[
+        TrainingChoice,
+        typer.Option(help=f"own: each group's {trained} on its own {unit}; pooled: one "
+                          f"{trained} on all."),
+    ]  # fmt: skip
+    test_size = Annotated[
+        float,
+        typer.Option(help=f"Held-out {unit} per group: a fraction in (0, 1) or a count >= 2."),
+    ]
+    replicates = Annotated[
+        int, typer.Option(min=1, help=f"Independent repetitions (new split, order and {redrawn}).")
+    ]
+    return training, test_size, replicates
+
+
+_RowsTraining, _RowsTestSize, _RowsReplicates = _split_options("rows", "model", "seed")
+_PeopleTraining, _PeopleTestSize, _PeopleReplicates = _split_options("people", "score", "panel")
+_SeedOption = Annotated[int, typer.Option(help="Seed of every random choice.")]
+_PointsOutput = Annotated[
+    Path, typer.Option("-o", "--output", help="Points CSV to write, read by `fairalloc fit`.")
+]
+
+
 @app.command("measure")
 def measure_command(
     data: Annotated[Path, typer.Argument(help="The table: CSV, TSV or Parquet, one row each.")],
     target: Annotated[str, typer.Option(help="Column the model predicts.")],
     group: Annotated[str, typer.Option(help="Column holding each row's group label.")],
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="Points CSV to write, read by `fairalloc fit`.")
-    ],
+    output: _PointsOutput,
     features: Annotated[
         list[str] | None,
         typer.Option(help="Feature columns, comma-separated or repeated (default: all others)."),
     ] = None,
-    model: Annotated[
-        str,
-        typer.Option(
-            help="logistic, ridge, random-forest, hist-gradient-boosting, or module:factory (a "
-            "function returning a scikit-learn estimator). Default: logistic for a class "
-            "target, ridge for a continuous one."
-        ),
-    ] = "",
-    metric: Annotated[
-        str,
-        typer.Option(
-            help="A scikit-learn scorer name (roc_auc, accuracy, neg_log_loss, r2, ...). "
-            "Default: roc_auc for two classes, accuracy for more, r2 for a continuous target."
-        ),
-    ] = "",
+    model: ModelOption = "",
+    metric: MetricOption = "",
     sizes: Annotated[
         list[str] | None,
         typer.Option(help="Nested training sizes per group, e.g. 25,50,100,200."),
@@ -57,18 +69,10 @@ def measure_command(
             "(default 0.0625,0.125,0.25,0.5,1)."
         ),
     ] = None,
-    training: Annotated[
-        TrainingChoice,
-        typer.Option(help="own: each group's model on its own rows; pooled: one model on all."),
-    ] = TrainingChoice.own,
-    test_size: Annotated[
-        float,
-        typer.Option(help="Held-out rows per group: a fraction in (0, 1) or a count >= 2."),
-    ] = 0.25,
-    replicates: Annotated[
-        int, typer.Option(min=1, help="Independent repetitions (new split, order and seed).")
-    ] = 3,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    training: _RowsTraining = TrainingChoice.own,
+    test_size: _RowsTestSize = 0.25,
+    replicates: _RowsReplicates = 3,
+    seed: _SeedOption = 0,
     jobs: Annotated[
         int, typer.Option(help="Training runs in parallel (joblib; -1 uses every core).")
     ] = 1,
@@ -78,38 +82,22 @@ def measure_command(
     Each group's held-out rows are scored by models trained on nested subsamples of its other
     rows (or of every group's rows, with --training pooled), repeated --replicates times.
     """
-    from allocate.files import atomic_path
-    from allocate.measure import measure_curves, resolve_metric
-    from allocate.measure_models import (
-        default_metric,
-        make_model,
-        read_table,
-        select_columns,
-    )
+    from allocate.measure import measure_curves
+    from allocate.measure_models import read_model_data
 
-    if output.suffix.lower() != ".csv":
-        raise InputError(f"--output must end in .csv (the points table); got {str(output)!r}")
-    if sizes and fractions:
-        raise InputError("give --sizes or --fractions, not both")
-    size_list = _numbers(sizes, int, "--sizes") if sizes else None
-    fraction_list = _numbers(fractions, float, "--fractions") if fractions else None
-    table = read_table(data, text_columns=(group,))
-    X, y, labels = select_columns(table, target=target, group=group,
-                                  features=_names(features) if features else None)
-    scoring = metric or default_metric(y)
-    resolved = resolve_metric(scoring)
-    classification = resolved.classification
-    chosen = model or ("logistic" if classification else "ridge")
-    estimator = make_model(chosen, classification=classification, metric=scoring)
-    if ":" not in chosen:
-        _check_numeric(X, chosen)
-    held_out = int(test_size) if test_size >= 1 and test_size == int(test_size) else test_size
+    size_list, fraction_list, held_out = _design(output, sizes, fractions, test_size)
+    try:
+        table = read_model_data(data, target=target, group=group, model=model, scoring=metric,
+                                features=_names(features) if features else None)
+    except InputError as error:
+        raise InputError(with_flags(str(error), _FLAGS)) from None
 
     started = time.perf_counter()
     try:
         with _progress_bar() as advance:
             measured = measure_curves(
-                X, y.to_numpy(), labels.to_numpy(), estimator=estimator, scoring=scoring,
+                table.X, table.y.to_numpy(), table.labels.to_numpy(),
+                estimator=table.estimator, scoring=table.scoring,
                 sizes=size_list, fractions=fraction_list, training=training.value,
                 test_size=held_out, replicates=replicates, seed=seed, n_jobs=jobs,
                 progress=advance,
@@ -117,9 +105,8 @@ def measure_command(
     except InputError as error:
         raise InputError(with_flags(str(error), _FLAGS)) from None
     elapsed = time.perf_counter() - started
-    with atomic_path(output) as temporary:
-        measured.points.to_csv(temporary, index=False)
-    _report(measured, output, chosen, elapsed)
+    _write_points(measured, output)
+    _report(measured, output, table.model, elapsed)
 
 
 class TraitChoice(StrEnum):
@@ -139,9 +126,7 @@ def measure_plink_command(
                           "optionally FID) and --group-column; whitespace- or comma- (.csv) "
                           "separated. Individuals it does not name are left out."),
     ],
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="Points CSV to write, read by `fairalloc fit`.")
-    ],
+    output: _PointsOutput,
     group_column: Annotated[str, typer.Option(help="Column of --groups holding the group.")] = (
         "group"
     ),
@@ -173,18 +158,10 @@ def measure_plink_command(
         typer.Option(help="Instead of --sizes: fractions of each group's largest training set "
                           "(default 0.0625,0.125,0.25,0.5,1)."),
     ] = None,
-    training: Annotated[
-        TrainingChoice,
-        typer.Option(help="own: each group's score on its own people; pooled: one score on all."),
-    ] = TrainingChoice.own,
-    test_size: Annotated[
-        float,
-        typer.Option(help="Held-out people per group: a fraction in (0, 1) or a count >= 2."),
-    ] = 0.25,
-    replicates: Annotated[
-        int, typer.Option(min=1, help="Independent repetitions (new split, order and panel).")
-    ] = 3,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    training: _PeopleTraining = TrainingChoice.own,
+    test_size: _PeopleTestSize = 0.25,
+    replicates: _PeopleReplicates = 3,
+    seed: _SeedOption = 0,
     reference: Annotated[
         int,
         typer.Option(help="People per group in the LD reference panel for clumping, drawn from "
@@ -201,15 +178,7 @@ def measure_plink_command(
     group's, with --training pooled) and scored on the group's held-out people, repeated
     --replicates times.
     """
-    from allocate.files import atomic_path
-
-    if output.suffix.lower() != ".csv":
-        raise InputError(f"--output must end in .csv (the points table); got {str(output)!r}")
-    if sizes and fractions:
-        raise InputError("give --sizes or --fractions, not both")
-    size_list = _numbers(sizes, int, "--sizes") if sizes else None
-    fraction_list = _numbers(fractions, float, "--fractions") if fractions else None
-    held_out = int(test_size) if test_size >= 1 and test_size == int(test_size) else test_size
+    size_list, fraction_list, held_out = _design(output, sizes, fractions, test_size)
     from simulate.score_curves import measure_plink_curves  # simulate only for this command
 
     started = time.perf_counter()
@@ -226,8 +195,7 @@ def measure_plink_command(
     except InputError as error:
         raise InputError(with_flags(str(error), _PLINK_FLAGS)) from None
     elapsed = time.perf_counter() - started
-    with atomic_path(output) as temporary:
-        measured.points.to_csv(temporary, index=False)
+    _write_points(measured, output)
     _report(measured, output, "polygenic score", elapsed, people="people")
 
 
@@ -238,6 +206,8 @@ _FLAGS = {
     "ask for smaller sizes": "ask for smaller --sizes",
     "use larger fractions or explicit sizes": "use larger --fractions or --sizes",
     "give sizes, or fractions": "give --sizes, or --fractions",
+    "leave them out of features, or give model as module:factory":
+        "leave them out with --features, or pass --model module:factory",
 }
 
 
@@ -255,6 +225,27 @@ _PLINK_FLAGS = {
     "test_size must": "--test-size must",
     "prefix must name": "PREFIX must name",
 }
+
+
+def _design(output: Path, sizes: list[str] | None, fractions: list[str] | None,
+            test_size: float) -> tuple[list[int] | None, list[float] | None, float | int]:
+    """The checked ``--sizes`` or ``--fractions``, and ``--test-size`` as a count when it is
+    a whole number >= 1 (a fraction otherwise); before anything is read."""
+    if output.suffix.lower() != ".csv":
+        raise InputError(f"--output must end in .csv (the points table); got {str(output)!r}")
+    if sizes and fractions:
+        raise InputError("give --sizes or --fractions, not both")
+    size_list = _numbers(sizes, int, "--sizes") if sizes else None
+    fraction_list = _numbers(fractions, float, "--fractions") if fractions else None
+    held_out = int(test_size) if test_size >= 1 and test_size == int(test_size) else test_size
+    return size_list, fraction_list, held_out
+
+
+def _write_points(measured, output: Path) -> None:
+    from allocate.files import atomic_path
+
+    with atomic_path(output) as temporary:
+        measured.points.to_csv(temporary, index=False)
 
 
 def _numbers(values: list[str], kind, option: str) -> list:
@@ -277,20 +268,6 @@ def _numbers(values: list[str], kind, option: str) -> list:
 
 def _names(values: list[str]) -> list[str]:
     return [name.strip() for name in ",".join(values).split(",") if name.strip()]
-
-
-def _check_numeric(X, model: str) -> None:
-    import pandas as pd
-
-    text = [str(c) for c, t in X.dtypes.items()
-            if not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))]
-    if text:
-        shown = ", ".join(text[:5]) + (" ..." if len(text) > 5 else "")
-        raise InputError(
-            f"feature column(s) {shown} are not numeric and model {model!r} needs numbers; "
-            "encode them first, leave them out with --features, or pass --model "
-            "module:factory with a pipeline that encodes them"
-        )
 
 
 class _progress_bar:

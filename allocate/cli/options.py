@@ -25,6 +25,21 @@ SenseChoice = choices("SenseChoice", get_args(Sense))
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object instead of a table.")
 ]
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        help="logistic, ridge, random-forest, hist-gradient-boosting, or module:factory (a "
+        "function returning a scikit-learn estimator). Default: logistic for a class "
+        "target, ridge for a continuous one."
+    ),
+]
+MetricOption = Annotated[
+    str,
+    typer.Option(
+        help="A scikit-learn scorer name (roc_auc, accuracy, neg_log_loss, r2, ...). "
+        "Default: roc_auc for two classes, accuracy for more, r2 for a continuous target."
+    ),
+]
 
 
 def with_flags(message: str, flags: Mapping[str, str]) -> str:

@@ -11,7 +11,7 @@ import pytest
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LogisticRegression
 
-from allocate import fit_curves, measure_curves
+from allocate import fit_curves, measure_curves, sizes_from_fractions
 from allocate.errors import InputError
 from allocate.measure import resolve_metric
 from tests.allocate.measure_helpers import RECORD, FailsAtSize, mean_data, recorded_measure
@@ -116,6 +116,25 @@ def test_log_loss_of_a_group_that_is_one_class_is_scored_against_every_class():
 
 
 # --- bad input -------------------------------------------------------------------------------
+
+
+def test_fractions_give_the_sizes_sizes_from_fractions_says_each_once():
+    # 40 training rows a group: floor(0.1 * 40) = 4, floor(0.25 * 40) = floor(0.26 * 40) = 10
+    assert sizes_from_fractions({"A": 40, "B": 7}, [1, 0.26, 0.1, 0.25]) == {
+        "A": [4, 10, 40], "B": [0, 1, 7]}
+    X, y, labels = mean_data({"A": 1.0, "B": 1.0}, rows=50, seed=0)
+    measured = measure_curves(X, y, labels, estimator=DummyRegressor(), scoring="r2",
+                              fractions=[1, 0.26, 0.1, 0.25], test_size=10, replicates=1)
+    assert measured.pools == {"A": 40, "B": 40}
+    for group, rows in measured.points.groupby("group"):
+        assert sorted(rows["n"].unique()) == sizes_from_fractions(measured.pools, [
+            1, 0.26, 0.1, 0.25])[group] == [4, 10, 40]
+
+
+@pytest.mark.parametrize("fractions", [[], [0.5, 0], [1.5]])
+def test_fractions_outside_zero_to_one_are_refused(fractions):
+    with pytest.raises(InputError, match=r"fractions must lie in \(0, 1\]"):
+        sizes_from_fractions({"A": 40}, fractions)
 
 
 def test_a_group_too_small_for_the_largest_size_plus_its_test_rows_is_refused():

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocate.cli import main
 from allocate.curves import Curve
+from tests.allocate.cli.running import run
 
 TRUTH = {"CEU": Curve(a=2.0, b=0.5, c=0.1), "YRI": Curve(a=4.0, b=0.4, c=0.15)}
 
@@ -29,12 +29,6 @@ def points_csv(tmp_path):
     path = tmp_path / "points.csv"
     pd.DataFrame(rows, columns=["group", "n", "value"]).to_csv(path, index=False)
     return path
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_fit_prints_a_table_with_every_group(capsys, points_csv):

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocate.cli import main
 from allocate.points import read_points
+from tests.allocate.cli.running import run
 
 
 @pytest.fixture
@@ -23,12 +23,6 @@ def table(tmp_path):
     path = tmp_path / "cohort.csv"
     frame.to_csv(path, index=False)
     return path
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_measure_writes_points_that_fit_reads(capsys, table, tmp_path):

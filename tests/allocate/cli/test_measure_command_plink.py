@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocate.cli import main
 from allocate.points import read_points
 from simulate.export import individual_names, write_plink
 from simulate.phenotype import simulate_phenotype
+from tests.allocate.cli.running import run
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,6 @@ def files(small_cohort, tmp_path_factory):
     (folder / "strangers.txt").write_text("IID site\nX1 CEU\nX2 YRI\n")
     (folder / "text.txt").write_text("IID height\n" + "".join(f"{n} tall\n" for n, _ in pairs))
     return folder
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_measure_plink_writes_points_that_fit_reads(capsys, files, tmp_path):

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import typer
 
-from allocate.cli import app, main
+from allocate.cli import app
 from allocate.curves import Curve
 from allocate.sources import SyntheticSource
+from tests.allocate.cli.running import run
 from tests.allocate.study_helpers import snapshot
 
 TRUTH = {"CEU": Curve(a=2.0, b=0.5, c=0.05), "YRI": Curve(a=5.0, b=0.35, c=0.1),
@@ -51,12 +52,6 @@ def files(tmp_path):
     study_file = tmp_path / "study.toml"
     study_file.write_text(STUDY_TOML)
     return study_file, tmp_path / "study.sqlite"
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 

@@ -235,10 +235,11 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
     rate = np.clip(statistics.sum_y[active] / statistics.n[active], 1e-6, 1 - 1e-6)
     theta = np.zeros((variants, groups + 1))
     theta[:, :groups] = np.log(rate / (1 - rate))
-    monomorphic = (counts[..., 1] + counts[..., 2]).sum(0) == 0
-    monomorphic |= (counts[..., 0] + counts[..., 1]).sum(0) == 0
+    # One dosage class in every group: the slope is confounded with the group intercepts
+    # (the linear scan's zero within-group variance; plink2 skips constant-dosage variants).
+    constant = ((counts > 0).sum(axis=-1) <= 1).all(axis=0)
     converged = np.zeros(variants, dtype=bool)
-    stopped = monomorphic.copy()  # untestable from the start, or separated (slope running off)
+    stopped = constant.copy()  # untestable from the start, or separated (slope running off)
     todo = np.flatnonzero(~stopped)  # the variants still stepping, and their own copies:
     working, current = tables.subset(todo), theta[todo]  # finished ones are dropped as they go
     for _ in range(iterations):
@@ -265,7 +266,7 @@ def _logistic(statistics: ScanStatistics, iterations: int = 50) -> AssociationRe
         se = np.sqrt(covariance[:, groups, groups])
         beta = theta[:, groups]
         z = beta / se
-    testable = converged & np.isfinite(z) & ~monomorphic
+    testable = converged & np.isfinite(z) & ~constant
     p = np.where(testable, 2 * stats.norm.sf(np.abs(z)), np.nan)
     return AssociationResult(
         np.where(testable, beta, np.nan), np.where(testable, se, np.nan), p,

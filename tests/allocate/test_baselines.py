@@ -8,6 +8,7 @@ their shape. The references (``allocation_reference``) read the study's groups d
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -173,3 +174,31 @@ def test_a_group_of_zero_weight_stays_at_its_least_under_proportional():
     study = study_of(rows, 10_000)  # more than the pools of the weighted groups can take
     totals = baseline_totals(plan(study), "proportional")
     np.testing.assert_array_equal(totals, [3, 40, 30])
+
+
+def largest_affordable_totals(rows, name, budget):
+    """Whole-sample baseline totals without pools or quotas, in exact arithmetic: the level
+    lies between the continuous one ``B / sum c_g s_g`` and a few breakpoints above it."""
+    costs = [Fraction(cost) for cost, *_ in rows]
+    weights = [Fraction(weight) for _, weight, *_ in rows]
+    shares = [Fraction(1)] * len(rows) if name == "equal" else [w / sum(weights) for w in weights]
+    continuous = Fraction(budget) / sum(c * s for c, s in zip(costs, shares, strict=True))
+    levels = {Fraction(k) / s for s in shares
+              for k in range(math.floor(continuous * s), math.floor(continuous * s) + 20)}
+    def totals(level):
+        return [math.floor(level * s) for s in shares]
+    def cost(level):
+        return sum(c * n for c, n in zip(costs, totals(level), strict=True))
+    return np.array(totals(max(m for m in levels if cost(m) <= budget)), dtype=float)
+
+
+@pytest.mark.parametrize("name", ["equal", "proportional"])
+def test_whole_sample_baselines_with_hundreds_of_millions_of_samples(name):
+    # More breakpoints lie within the rough level search's tolerance than the stepping from
+    # breakpoint to breakpoint takes (64): the last bisection decides the level.
+    rows = [(1, 1, 0, 0, math.inf), (2, 2, 0, 0, math.inf), (1.5, 3, 0, 0, math.inf)]
+    study = study_of(rows, 7e8)
+    result = plan(study)
+    np.testing.assert_array_equal(
+        baseline_totals(result, name), largest_affordable_totals(rows, name, 7e8)
+    )

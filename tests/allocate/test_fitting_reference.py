@@ -47,9 +47,12 @@ def test_plain_data_forms_carry_the_fit(points):
     assert data["group"] == "A" and data["curve"] == fit.curve.params()
     assert data["std_errors"] == fit.std_errors and data["level"] == 0.9
     assert data["intervals"] == {k: list(v) for k, v in fit.intervals.items()}
+    assert data["asymptote"] == fit.curve.c and data["n_points"] == len(points)
+    assert data["interval_method"] == f"bootstrap percentile ({fit.bootstrap_method}, 20 resamples)"
     frame = fits.to_frame().set_index("parameter")
     assert frame.loc["b", "estimate"] == fit.estimates["b"]
-    assert frame.loc["b", "lower"] == fit.intervals["b"][0]
+    assert frame.loc["b", "std_error"] == fit.std_errors["b"]
+    assert tuple(frame.loc["b", ["lower", "upper"]]) == fit.intervals["b"]
     lines = fits.summary().splitlines()
     assert lines[0] == "Learning curves (power-offset, loss; 90% intervals)" and len(lines) > 2
 

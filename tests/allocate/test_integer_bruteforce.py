@@ -87,6 +87,11 @@ def test_separable_plans_reach_the_exhaustive_optimum(case):
     assert result.status == "optimal"
     assert objective(groups, totals, utility, p) == pytest.approx(best, rel=1e-12, abs=1e-12)
     assert loss_objective(result) == pytest.approx(best, rel=1e-12, abs=1e-12)
+    # The reported bound lies between the continuous optimum and the whole-sample one.
+    continuous = plan(StudySpec(groups=groups, budget=budget, utility=utility, p=p,
+                                integer=False))  # fmt: skip
+    sign = -1.0 if result.sense == "score" else 1.0  # as the reference states it
+    assert loss_objective(continuous) <= sign * result.bound <= best + 1e-12 * max(1.0, abs(best))
 
 
 @pytest.mark.parametrize("case", [c for c in sorted(CASES) if CASES[c][2] != "target"])
@@ -116,6 +121,9 @@ def test_coupled_plans_are_feasible_and_no_better_than_the_exhaustive_optimum(ut
     value = objective(groups, totals, utility, 3.0)
     assert value == pytest.approx(loss_objective(result), rel=1e-12)
     assert value >= best - 1e-12
+    # The reported bound is a true bound, and the gap is what separates the plan from it.
+    assert result.bound <= best + 1e-12
+    assert result.gap == pytest.approx(value - result.bound, rel=1e-9)
     if result.status == "optimal":
         assert value == pytest.approx(best, rel=1e-12)
     # Rounding and repairing the continuous optimum reached the exhaustive optimum on these

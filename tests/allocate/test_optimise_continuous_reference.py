@@ -89,6 +89,28 @@ def test_a_score_study_reports_its_objective_as_a_score():
                                integer=False))  # fmt: skip
     score_plan = plan(StudySpec(groups=groups_of("score"), budget=BUDGET, utility="weighted",
                                 integer=False))  # fmt: skip
-    np.testing.assert_allclose(score_plan.totals, loss_plan.totals, rtol=1e-6)
+    # The same problem solved twice (fresh or warm-started) agrees to the solver's precision
+    # in the totals, which the flat optimum turns into 1e-7 in the objective.
+    np.testing.assert_allclose(score_plan.totals, loss_plan.totals, rtol=5e-4)
     assert score_plan.objective == pytest.approx(1.0 - loss_plan.objective, rel=1e-7)
-    np.testing.assert_allclose(score_plan.predicted, 1.0 - loss_plan.predicted, rtol=1e-7)
+    predicted = 1.0 - losses(groups_of(), score_plan.totals)  # each score at its own total
+    np.testing.assert_allclose(score_plan.predicted, predicted, rtol=1e-12)
+
+
+def test_coupled_maximin_without_the_conic_solver_reaches_the_slsqp_optimum(monkeypatch):
+    # Clarabel can stall on large coupled maximin problems; the level bisection that replaces
+    # it must still find the optimum (here it does, to round-off).
+    from allocate import optimise
+    from allocate.errors import FairallocError
+
+    def stalled(problem):
+        raise FairallocError("the solver did not find an optimum (status stalled)")
+
+    monkeypatch.setattr(optimise, "_solve_with_cvxpy", stalled)
+    groups = groups_of()
+    _, best = slsqp(groups, "maximin")
+    result = plan(StudySpec(groups=groups, budget=BUDGET, utility="maximin", integer=False))
+    assert "the conic solver stalled" in result.method
+    assert spend(groups, result.totals) <= BUDGET * (1 + 1e-9)
+    assert result.objective == pytest.approx(best, rel=1e-9)
+    assert losses(groups, result.totals).max() == pytest.approx(best, rel=1e-9)

@@ -74,14 +74,17 @@ def test_a_monomorphic_variant_is_untestable(samples, test):
     assert result.test == test and result.n == 300
 
 
-@pytest.mark.xfail(strict=True, reason="the logistic scan tests a variant where everyone is "
-                   "heterozygous (beta 0, se ~1e6, p 1) where the linear scan reports NaN")
-def test_a_variant_without_variation_in_dosage_is_untestable_in_the_logistic_scan(samples):
-    dosages, _, cases = samples
-    constant = dosages.copy()
-    constant[:, 7] = 1
-    assert np.isnan(statistics_of(constant, cases).scan("linear").p[7])
-    assert np.isnan(statistics_of(constant, cases).scan("logistic").p[7])
+@pytest.mark.parametrize("test", ["linear", "logistic"])
+def test_a_variant_without_variation_in_dosage_is_untestable(samples, test):
+    dosages, y, cases = samples
+    phenotype = y if test == "linear" else cases
+    everyone_heterozygous, fixed_per_group = dosages.copy(), dosages.copy()
+    everyone_heterozygous[:, 7] = 1
+    fixed_per_group[:, 7] = np.where(np.arange(300) < 150, 0, 2)  # only the groups differ
+    for changed in (everyone_heterozygous, fixed_per_group):
+        result = statistics_of(changed, phenotype).scan(test)
+        assert np.isnan(result.p[7]) and np.isnan(result.beta[7]) and np.isnan(result.se[7])
+        assert np.isfinite(result.p[np.arange(40) != 7]).all()
 
 
 def test_allele_frequency_is_half_the_mean_dosage(samples):
@@ -123,3 +126,39 @@ def test_meta_analysis_combines_only_where_a_scan_is_testable(samples):
     assert combined.p[3] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
     assert np.isnan(combined.se[7]) and np.isnan(combined.p[7])
     assert combined.n == 300 and combined.test == "meta-linear"
+
+
+def test_a_separated_variant_is_untestable_in_the_logistic_scan(samples):
+    # Every case carries the allele and no control does: the likelihood keeps rising as the
+    # slope grows, so there is no estimate to report (plink2 reports NA too).
+    dosages, _, cases = samples
+    separated = dosages.copy()
+    separated[:, 11] = 2 * cases
+    result = statistics_of(separated, cases).scan("logistic")
+    assert np.isnan(result.p[11]) and np.isnan(result.beta[11]) and np.isnan(result.se[11])
+    assert np.isfinite(result.p[np.arange(40) != 7]).sum() == 38
+
+
+def test_the_default_scan_is_linear(samples):
+    dosages, y, _ = samples
+    statistics = statistics_of(dosages, y)
+    assert_same_scan(statistics.scan(), statistics.scan("linear"))
+
+
+@pytest.mark.parametrize("test", ["linear", "logistic"])
+def test_statistics_stacked_from_single_group_parts_scan_as_the_groups_together(samples, test):
+    dosages, y, cases = samples
+    outcome = y if test == "linear" else cases
+    parts = {g: ScanStatistics.empty((g,), 40).add(g, dosages[rows], outcome[rows])
+             for g, rows in (("A", slice(0, 150)), ("B", slice(150, 300)))}  # fmt: skip
+    stacked = ScanStatistics.stacked(GROUPS, parts, 40)
+    assert_same_scan(stacked.scan(test), statistics_of(dosages, outcome).scan(test))
+    alone = ScanStatistics.stacked(("A", "B", "C"), {"B": parts["B"]}, 40)  # no rows for A, C
+    assert_same_scan(alone.only(("B",)).scan(test), parts["B"].scan(test))
+    assert alone.n.tolist() == [0, 150, 0]
+
+
+def test_adding_to_a_group_the_statistics_do_not_have_is_refused(samples):
+    dosages, y, _ = samples
+    with pytest.raises(InputError, match=r"^the scan has no group 'C'; it has A, B$"):
+        ScanStatistics.empty(GROUPS, 40).add("C", dosages, y)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
 from scipy import stats
 
 from allocate.errors import InputError
@@ -55,10 +56,15 @@ def test_platt_scaling_refuses_a_single_class(label):
         fit_platt(np.arange(6.0), label, prevalence=0.1)
 
 
-def test_platt_scaling_with_one_case_is_fitted():
-    label = np.array([0.0, 0, 0, 1, 0, 0])
-    platt = fit_platt(np.array([0.0, 1, 2, 3, 2.5, 1.5]), label, prevalence=0.2)
-    assert np.isfinite(platt.intercept) and platt.slope > 0
+def test_platt_scaling_with_one_case_is_the_weighted_logistic_regression():
+    # One case inside the controls' range (a case above them all would separate the classes).
+    label = np.array([0.0, 0, 1, 0, 0, 0])
+    score = np.array([0.0, 1, 2, 3, 2.5, 1.5])
+    platt = fit_platt(score, label, prevalence=0.2)
+    weights = np.where(label == 1, 0.2 / 1, 0.8 / 5) * 6
+    glm = sm.GLM(label, sm.add_constant(score), family=sm.families.Binomial(),
+                 var_weights=weights).fit(tol=1e-13)  # fmt: skip
+    assert [platt.intercept, platt.slope] == pytest.approx(list(glm.params), rel=1e-8)
 
 
 def test_decision_utility_by_hand():

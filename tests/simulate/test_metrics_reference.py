@@ -56,15 +56,27 @@ def test_platt_scaling_refuses_a_single_class(label):
         fit_platt(np.arange(6.0), label, prevalence=0.1)
 
 
-def test_platt_scaling_with_one_case_is_the_weighted_logistic_regression():
+def _many_of_each_class():
+    rng = np.random.default_rng(3)
+    label = np.repeat([1.0, 0.0], 200)
+    return rng.normal(label, 1.0), label
+
+
+def _one_case():
     # One case inside the controls' range (a case above them all would separate the classes).
-    label = np.array([0.0, 0, 1, 0, 0, 0])
-    score = np.array([0.0, 1, 2, 3, 2.5, 1.5])
-    platt = fit_platt(score, label, prevalence=0.2)
-    weights = np.where(label == 1, 0.2 / 1, 0.8 / 5) * 6
+    return np.array([0.0, 1, 2, 3, 2.5, 1.5]), np.array([0.0, 0, 1, 0, 0, 0])
+
+
+@pytest.mark.parametrize(("data", "prevalence", "rel"),
+                         [(_many_of_each_class, 0.05, 1e-7), (_one_case, 0.2, 1e-8)])
+def test_platt_scaling_is_the_prevalence_weighted_logistic_regression(data, prevalence, rel):
+    score, label = data()
+    platt = fit_platt(score, label, prevalence=prevalence)
+    cases = label.sum()
+    weights = np.where(label == 1, prevalence / cases, (1 - prevalence) / (label.size - cases))
     glm = sm.GLM(label, sm.add_constant(score), family=sm.families.Binomial(),
-                 var_weights=weights).fit(tol=1e-13)  # fmt: skip
-    assert [platt.intercept, platt.slope] == pytest.approx(list(glm.params), rel=1e-8)
+                 var_weights=weights * label.size).fit(tol=1e-13)  # fmt: skip
+    assert [platt.intercept, platt.slope] == pytest.approx(list(glm.params), rel=rel)
 
 
 def test_decision_utility_by_hand():

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
 
 from allocate.errors import InputError
 from simulate.association import ScanStatistics
-from simulate.metrics import auc, decision_utility, fit_platt
+from simulate.metrics import auc, decision_utility
 from simulate.phenotype import simulate_phenotype
 from simulate.prs import ScoreTrainer, evaluate_score, portability, split_cohort
 from simulate.source import GenomicSource
@@ -110,17 +109,6 @@ def test_auc_equals_the_fraction_of_correctly_ordered_pairs():
         for a in score[label == 1] for b in score[label == 0]
     ]  # fmt: skip
     assert auc(score, label) == pytest.approx(np.mean(pairs), rel=1e-12)
-
-
-def test_platt_scaling_equals_weighted_logistic_regression():
-    rng = np.random.default_rng(3)
-    label = np.repeat([1.0, 0.0], 200)
-    score = rng.normal(label, 1.0)
-    platt = fit_platt(score, label, prevalence=0.05)
-    weights = np.where(label == 1, 0.05 / 200, 0.95 / 200) * 400
-    glm = sm.GLM(label, sm.add_constant(score), family=sm.families.Binomial(),
-                 var_weights=weights).fit(tol=1e-12)  # fmt: skip
-    assert [platt.intercept, platt.slope] == pytest.approx(list(glm.params), rel=1e-7)
 
 
 def test_decision_utility_reference_points():

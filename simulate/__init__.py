@@ -53,7 +53,7 @@ from simulate.prs import (
     portability,
     split_cohort,
 )
-from simulate.score_curves import measure_plink_curves, measure_score_curves
+from simulate.score_curves import measure_score_curves
 from simulate.shrinkage import ld_blocks, ldpred_inf_weights, marginal_correlations
 from simulate.source import GenomicSource, genomic_source_for_benchmark
 from simulate.store import GenotypeStore, write_genotype_store
@@ -119,6 +119,5 @@ __all__ = [
     "write_vcf",
     "PlinkCohort",
     "read_plink_cohort",
-    "measure_plink_curves",
     "measure_score_curves",
 ]

@@ -1,13 +1,12 @@
 """Each group's learning curve of a polygenic score, measured on a genotype cohort.
 
-:func:`measure_plink_curves` does for a PLINK cohort (a consortium's pilot) what
+:func:`measure_score_curves` does for a genotype cohort (a consortium's pilot, read with
+:func:`simulate.plink_cohort.read_plink_cohort`, or a simulated one) what
 :func:`allocate.measure_curves` does for a table and a scikit-learn model, with the project's
 own polygenic-score training, the code the simulated source runs (:class:`simulate.prs.
 ScoreTrainer`): an association scan on each training set, clumping against a reference panel,
 the p-value threshold chosen on the training set's validation members, and the score measured
-on the group's held-out people. :func:`measure_score_curves` does the same on a cohort already
-read, simulated (:class:`simulate.cohort.Cohort`) or real (:class:`simulate.plink_cohort.
-PlinkCohort`).
+on the group's held-out people.
 
 Who trains and who is tested is :mod:`simulate.score_design`'s: nested training sets from
 each group's training pool, test people no score trains on, a reference panel drawn from the
@@ -18,8 +17,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,72 +27,15 @@ from simulate.prs import CohortSplit, PolygenicScore, ScoreTrainer
 from simulate.score_design import replicate_splits, size_plan, training_limits
 from simulate.training_data import TrainingData
 
-__all__ = ["measure_plink_curves", "measure_score_curves", "SCORE_METRICS"]
+__all__ = ["measure_score_curves", "SCORE_METRICS"]
 
 #: Metrics of a score on a group's test people: R^2 with the phenotype, AUC (binary traits).
 SCORE_METRICS: tuple[str, ...] = ("r2", "auc")
 
 
-def measure_plink_curves(
-    prefix: str | Path,
-    *,
-    groups: str | Path,
-    group_column: str = "group",
-    phenotype: str | Path | None = None,
-    phenotype_column: str | None = None,
-    binary: bool | None = None,
-    maf: float = 0.01,
-    **options,
-) -> MeasuredCurves:
-    """Measure each group's polygenic-score learning curve on a PLINK 1 cohort.
-
-    Parameters
-    ----------
-    prefix, groups, group_column, phenotype, phenotype_column, binary, maf
-        The cohort, as :func:`simulate.plink_cohort.read_plink_cohort` reads it: the
-        ``<prefix>.bed/.bim/.fam`` files, a table of each individual's group, the phenotype
-        (the ``.fam``'s by default) and the minor-allele frequency floor.
-    **options
-        Passed to :func:`measure_score_curves`: ``metric``, ``sizes`` or ``fractions``,
-        ``training``, ``test_size``, ``replicates``, ``seed``, ``reference``,
-        ``trainer_options`` and ``progress``.
-
-    Returns
-    -------
-    allocate.MeasuredCurves
-        The points table ``fit_curves`` reads (``group, n, n_total, value, seed``), every
-        metric a score; its ``warnings`` say which individuals and variants the files held
-        that were left out.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from simulate import simulate_cohort, simulate_phenotype, write_plink
-    >>> cohort = simulate_cohort(("CEU", "YRI"), n_per_group=120, chromosomes=1,
-    ...                          chromosome_length=2e5, seed=1)
-    >>> trait = simulate_phenotype(cohort, h2=0.8, causal=5, seed=1)
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = write_plink(cohort, folder / "pilot", phenotype=trait.values)
-    >>> _ = (folder / "groups.txt").write_text(
-    ...     "IID group\\n" + "".join(f"{g}_{i} {g}\\n" for g in ("CEU", "YRI") for i in range(120)))
-    >>> measured = measure_plink_curves(folder / "pilot", groups=folder / "groups.txt",
-    ...                                 sizes=[20, 40, 80], replicates=2, reference=20)
-    >>> measured.metric, measured.sense, measured.points.shape
-    ('r2', 'score', (12, 5))
-    """
-    from simulate.plink_cohort import read_plink_cohort
-
-    cohort = read_plink_cohort(
-        prefix, groups=groups, group_column=group_column, phenotype=phenotype,
-        phenotype_column=phenotype_column, binary=binary, maf=maf,
-    )  # fmt: skip
-    measured = measure_score_curves(cohort, cohort.trait, **options)
-    return replace(measured, warnings=cohort.notes)
-
-
 def measure_score_curves(
     cohort,
-    trait,
+    trait=None,
     *,
     metric: str | None = None,
     sizes: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
@@ -114,7 +54,7 @@ def measure_score_curves(
     ----------
     cohort, trait
         A :class:`simulate.cohort.Cohort` and its :class:`simulate.phenotype.Phenotype`, or a
-        :class:`simulate.plink_cohort.PlinkCohort` and its ``trait``.
+        :class:`simulate.plink_cohort.PlinkCohort` (``trait`` then defaults to its own).
     metric : {"r2", "auc"}, optional
         R^2 of the score with the phenotype, or its AUC (a binary trait). Default: ``auc``
         for a binary trait, ``r2`` for a quantitative one. Both are scores (best 1).
@@ -144,7 +84,8 @@ def measure_score_curves(
     Returns
     -------
     allocate.MeasuredCurves
-        The points table and the metric (sense ``score``, best 1).
+        The points table and the metric (sense ``score``, best 1); for a PLINK cohort, its
+        ``warnings`` say which individuals and variants the files held that were left out.
 
     Raises
     ------
@@ -152,7 +93,29 @@ def measure_score_curves(
         An unknown metric, AUC of a quantitative trait, a trait of a single class, a group
         too small for the largest size plus its test people, test people of a single class
         for AUC, sizes under 10, or options out of range.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from simulate import simulate_cohort, simulate_phenotype, write_plink
+    >>> cohort = simulate_cohort(("CEU", "YRI"), n_per_group=120, chromosomes=1,
+    ...                          chromosome_length=2e5, seed=1)
+    >>> trait = simulate_phenotype(cohort, h2=0.8, causal=5, seed=1)
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_plink(cohort, folder / "pilot", phenotype=trait.values)
+    >>> _ = (folder / "groups.txt").write_text(
+    ...     "IID group\\n" + "".join(f"{g}_{i} {g}\\n" for g in ("CEU", "YRI") for i in range(120)))
+    >>> from simulate import read_plink_cohort
+    >>> pilot = read_plink_cohort(folder / "pilot", groups=folder / "groups.txt")
+    >>> measured = measure_score_curves(pilot, sizes=[20, 40, 80], replicates=2, reference=20)
+    >>> measured.metric, measured.sense, measured.points.shape
+    ('r2', 'score', (12, 5))
     """
+    if trait is None:
+        trait = getattr(cohort, "trait", None)
+        if trait is None:
+            raise InputError("measure_score_curves needs the trait of a simulated cohort")
     metric = _resolve_metric(metric, trait)
     if training not in ("own", "pooled"):
         raise InputError(f"training must be 'own' or 'pooled'; got {training!r}")
@@ -173,7 +136,7 @@ def measure_score_curves(
         points=_points_table(rows, cohort.groups), metric=metric, sense="score",
         score_max=1.0, training=training, test_rows={g: int(t.size) for g, t in
         splits[0].test.items()}, pools=training_limits(splits, trait),
-        training_runs=counter.done,
+        training_runs=counter.done, warnings=tuple(getattr(cohort, "notes", ())),
     )  # fmt: skip
 
 

@@ -179,16 +179,19 @@ def measure_plink_command(
     --replicates times.
     """
     size_list, fraction_list, held_out = _design(output, sizes, fractions, test_size)
-    from simulate.score_curves import measure_plink_curves  # simulate only for this command
+    from simulate import measure_score_curves, read_plink_cohort  # only for this command
 
     started = time.perf_counter()
     try:
         with _progress_bar("scores trained") as advance:
-            measured = measure_plink_curves(
+            cohort = read_plink_cohort(
                 prefix, groups=groups, group_column=group_column, phenotype=pheno,
                 phenotype_column=pheno_column or None,
                 binary=None if trait == TraitChoice.auto else trait == TraitChoice.binary,
-                maf=maf, metric=metric or None, sizes=size_list, fractions=fraction_list,
+                maf=maf,
+            )  # fmt: skip
+            measured = measure_score_curves(
+                cohort, metric=metric or None, sizes=size_list, fractions=fraction_list,
                 training=training.value, test_size=held_out, replicates=replicates, seed=seed,
                 reference=reference, progress=advance,
             )  # fmt: skip

@@ -16,7 +16,7 @@ from allocate.errors import InputError
 from simulate.export import individual_names, write_plink
 from simulate.phenotype import simulate_phenotype
 from simulate.plink_cohort import read_plink_cohort
-from simulate.score_curves import measure_plink_curves, measure_score_curves
+from simulate.score_curves import measure_score_curves
 from simulate.score_design import replicate_splits
 from simulate.source import GenomicSource
 
@@ -42,10 +42,15 @@ def pilot(small_cohort, tmp_path_factory):
                 height=folder / "height.csv", quantitative=quantitative, binary=binary)
 
 
+def _from_files(pilot, *, reading=None, **options):
+    """Points measured on the pilot's PLINK files (read with ``reading``'s options)."""
+    cohort = read_plink_cohort(pilot["prefix"], groups=pilot["groups"], **(reading or {}))
+    return measure_score_curves(cohort, **options)
+
+
 def _height(pilot, **options):
-    return measure_plink_curves(pilot["prefix"], groups=pilot["groups"],
-                                phenotype=pilot["height"], phenotype_column="height",
-                                **options)  # fmt: skip
+    return _from_files(pilot, reading=dict(phenotype=pilot["height"], phenotype_column="height"),
+                       **options)  # fmt: skip
 
 
 def test_the_files_give_the_points_of_the_cohort_in_memory_bit_for_bit(small_cohort, pilot):
@@ -54,7 +59,7 @@ def test_the_files_give_the_points_of_the_cohort_in_memory_bit_for_bit(small_coh
     in_memory = measure_score_curves(small_cohort, pilot["quantitative"], **options)
     assert from_files.points.equals(in_memory.points)
     assert from_files.metric == "r2" and from_files.sense == "score" and not from_files.warnings
-    binary = measure_plink_curves(pilot["prefix"], groups=pilot["groups"], **options)
+    binary = _from_files(pilot, **options)
     assert binary.metric == "auc"  # the .fam's 1/2 column is read as case/control
     assert binary.points.equals(measure_score_curves(small_cohort, pilot["binary"],
                                                      **options).points)  # fmt: skip
@@ -168,11 +173,11 @@ def test_what_the_files_hold_and_the_cohort_leaves_out_is_said(small_cohort, pil
 
 def test_bad_library_inputs_name_the_parameter(pilot):
     with pytest.raises(InputError, match="did you mean 'auc'"):
-        measure_plink_curves(pilot["prefix"], groups=pilot["groups"], metric="acu")
+        _from_files(pilot, metric="acu")
     with pytest.raises(InputError, match="'auc' needs a binary"):
         _height(pilot, metric="auc")
     with pytest.raises(InputError, match="give phenotype_column"):
-        measure_plink_curves(pilot["prefix"], groups=pilot["groups"], phenotype=pilot["height"])
+        _from_files(pilot, reading=dict(phenotype=pilot["height"]))
     with pytest.raises(InputError, match="reference must be"):
         _height(pilot, reference=5)
 

@@ -11,8 +11,10 @@ setting that is not a field is an error naming it, the valid ones, and the close
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from allocate import InputError
@@ -316,12 +318,30 @@ class PoolWorld:
 
     def read(self):
         """The table's features, target, labels, estimator and scorer, every named column
-        checked (what :func:`allocate.read_model_data` returns)."""
-        from allocate import read_model_data
+        checked (what :func:`allocate.read_model_data` returns).
 
-        features = list(self.features) if self.features else None
-        return read_model_data(self.data, target=self.target, group=self.group,
-                               features=features, model=self.model, scoring=self.metric)
+        The file is read once per process while it is unchanged (same modification time and
+        size): the checks and every replicate read the same table. Callers copy what they
+        change (estimators are cloned before they are fitted)."""
+        try:
+            stat = Path(self.data).stat()
+        except OSError:  # let the reader say what is wrong with the path
+            return _read_pool_table(self)
+        return _read_pool_table_once(self, stat.st_mtime_ns, stat.st_size)
+
+
+def _read_pool_table(world: PoolWorld):
+    from allocate import read_model_data
+
+    features = list(world.features) if world.features else None
+    return read_model_data(world.data, target=world.target, group=world.group,
+                           features=features, model=world.model, scoring=world.metric)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_pool_table_once(world: PoolWorld, mtime_ns: int, size: int):
+    """:func:`_read_pool_table`, remembered for one version of the file (the stamp)."""
+    return _read_pool_table(world)
 
 
 def world_settings(

@@ -16,6 +16,7 @@ import pytest
 from allocate.cli import main
 from allocate.errors import InputError
 from simulate.benchmark import BenchConfig, pool_config, run_benchmark, run_replicate
+from simulate.config import PoolWorld
 
 WEIGHTS = np.array([1.0, -0.5, 0.8, 0.3])
 SIGMAS = {"A": 0.5, "B": 1.5}
@@ -150,3 +151,17 @@ def test_the_command_writes_the_summary_and_refuses_a_missing_column(table, tmp_
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "give --preset or --pool, not both" in err
     assert not missing.exists()
+
+
+def test_the_table_is_read_once_while_unchanged_and_again_once_it_changes(table, tmp_path):
+    copy = tmp_path / "pilot.csv"
+    copy.write_bytes(table.read_bytes())
+    world = PoolWorld(data=str(copy), target="outcome", group="site", model="ridge")
+    first = world.read()
+    assert world.read() is first  # the checks and every replicate share one read
+    edited = pd.read_csv(copy)
+    edited.loc[0, "outcome"] += 1.0
+    edited.to_csv(copy, index=False)  # another size or modification time: read again
+    again = world.read()
+    assert again is not first
+    assert again.y.iloc[0] == pytest.approx(first.y.iloc[0] + 1.0)

@@ -104,6 +104,9 @@ class SimulationConfig:
             raise InputError(f"method must be clumping or ldpred-inf; got {self.method!r}")
         if self.ld not in _LD:
             raise InputError(f"ld must be dosage or haplotype; got {self.ld!r}")
+        if self.ld != "dosage" and self.method != "clumping":
+            raise InputError(f"ld={self.ld!r} is clumping's LD measure; give it with "
+                             f"method='clumping' ({self.method} uses the dosage LD)")
         if self.p_threshold is not None and not 0 < self.p_threshold <= 1:
             raise InputError(f"p_threshold must be in (0, 1]; got {self.p_threshold}")
 

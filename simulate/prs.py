@@ -209,7 +209,8 @@ class ScoreTrainer:
         benchmark's published figures were computed with. ``haplotype``: the true-phase
         haplotype r^2 the simulation knows (from the trees, as msprime's LD calculator gives
         it; the original pipeline's choice). The two agree closely (correlation 0.993 against
-        PLINK's EM haplotype r^2) but can pick different index variants.
+        PLINK's EM haplotype r^2) but can pick different index variants. Clumping only:
+        LDpred-inf shrinks with the dosage LD.
     thresholds : sequence of float
         P-value thresholds tried on the validation split.
     method : {"clumping", "ldpred-inf"}
@@ -250,6 +251,9 @@ class ScoreTrainer:
         self.h2 = None if h2 is None else float(h2)
         if ld not in ("dosage", "haplotype"):
             raise InputError(f"ld must be 'dosage' or 'haplotype'; got {ld!r}")
+        if ld != "dosage" and method != "clumping":
+            raise InputError(f"ld={ld!r} is clumping's LD measure; give it with "
+                             f"method='clumping' ({method} uses the dosage LD)")
         self.ld = ld
         if mode not in ("own", "pooled", "meta"):
             raise InputError(f"mode must be 'own', 'pooled' or 'meta'; got {mode!r}")

@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import MetricOption, ModelOption, choices, said_with_flags
+from allocate.cli.options import (
+    LD_HELP,
+    LdChoice,
+    MetricOption,
+    ModelOption,
+    choices,
+    said_with_flags,
+)
 from allocate.errors import InputError
 from allocate.utilities import BUDGETED_UTILITY_NAMES
 
@@ -40,6 +47,7 @@ _FLAGS = {
     "leave them out of features, or give model as module:factory":
         "leave them out with --features, or pass --model module:factory",
     "test_size must be": "--test-size must be",
+    "ld='haplotype'": "--ld haplotype",
     "give a smaller test_size": "give a smaller --test-size",
 }
 
@@ -95,6 +103,11 @@ def bench_command(
             "(--no-held-out-test: on the people measured, which rewards chasing their noise)."
         ),
     ] = True,
+    ld: Annotated[
+        LdChoice | None,
+        typer.Option(help=f"{LD_HELP} Genomic presets (quick, paper) only: --pool tables "
+                          "and the synthetic preset train no polygenic score."),
+    ] = None,
     pool: Annotated[
         Path | None,
         typer.Option(
@@ -139,8 +152,13 @@ def bench_command(
         from simulate.benchmark import preset_config
 
         config = preset_config((preset or PresetChoice.quick).value, **grid)
+        if ld is not None:
+            config = _with_ld(config, ld.value)
     elif preset is not None:
         raise InputError("give --preset or --pool, not both (--pool benchmarks your table)")
+    elif ld is not None:
+        raise InputError("--ld chooses clumping's LD in simulated genomes; a --pool table has "
+                         "no genotypes")
     else:
         config = _pool_config(pool, target, group, features, model, metric, test_size, grid)
     folder = out if out is not None else Path(f"bench-{config.preset}")
@@ -154,6 +172,16 @@ def bench_command(
         # A new result with the figures listed: results are not changed after the fact.
         result = replace(result, files={**result.files, **{p.name: p for p in figures}})
     _print_report(result)
+
+
+def _with_ld(config, ld: str):
+    """``config`` with its simulated world's scores clumped on ``ld`` r^2 (a genomic preset)."""
+    world = config.cohort
+    if config.source != "genomic":
+        raise InputError(f"--ld chooses clumping's LD in simulated genomes; the {config.preset} "
+                         "preset trains no polygenic score")
+    simulation = replace(world.simulation, ld=ld)
+    return replace(config, cohort=replace(world, simulation=simulation))
 
 
 def _pool_config(pool: Path, target, group, features, model, metric, test_size, grid):

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import MetricOption, ModelOption, with_flags
+from allocate.cli.options import LD_HELP, LdChoice, MetricOption, ModelOption, with_flags
 from allocate.errors import InputError
 
 
@@ -170,6 +170,11 @@ def measure_plink_command(
     maf: Annotated[
         float, typer.Option(help="Minor-allele frequency floor of the variants a score uses.")
     ] = 0.01,
+    ld: Annotated[
+        LdChoice,
+        typer.Option(help=f"{LD_HELP} PLINK 1 genotypes are unphased, so here only dosage "
+                          "applies."),
+    ] = LdChoice.dosage,
 ) -> None:
     """Measure each group's polygenic-score learning curve on a PLINK cohort; write the points.
 
@@ -179,6 +184,9 @@ def measure_plink_command(
     --replicates times.
     """
     size_list, fraction_list, held_out = _design(output, sizes, fractions, test_size)
+    if ld == LdChoice.haplotype:  # before the files are read: they cannot hold phase
+        raise InputError("--ld haplotype needs true phase, and PLINK 1 genotypes are unphased; "
+                         "clump with --ld dosage (the default)")
     from simulate import measure_score_curves, read_plink_cohort  # only for this command
 
     started = time.perf_counter()
@@ -193,7 +201,7 @@ def measure_plink_command(
             measured = measure_score_curves(
                 cohort, metric=metric or None, sizes=size_list, fractions=fraction_list,
                 training=training.value, test_size=held_out, replicates=replicates, seed=seed,
-                reference=reference, progress=advance,
+                reference=reference, trainer_options={"ld": ld.value}, progress=advance,
             )  # fmt: skip
     except InputError as error:
         raise InputError(with_flags(str(error), _PLINK_FLAGS)) from None

@@ -21,6 +21,15 @@ def choices(name: str, values: Iterable[str]) -> type[StrEnum]:
 
 FamilyChoice = choices("FamilyChoice", FAMILIES)
 SenseChoice = choices("SenseChoice", get_args(Sense))
+#: Clumping's LD measure in the reference panel (``ld`` of :class:`simulate.prs.ScoreTrainer`).
+LdChoice = choices("LdChoice", ("dosage", "haplotype"))
+#: What ``--ld`` means, for every command that trains scores (each adds where it applies).
+LD_HELP = (
+    "The r^2 clumping measures in the LD reference panel. dosage (the default): the r^2 of "
+    "unphased genotype dosages, what a real study without phase measures, and what every "
+    "published benchmark figure used. haplotype: the true-phase haplotype r^2 a simulation "
+    "knows from its trees (the original research pipeline's choice)."
+)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object instead of a table.")

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from allocate.cli import app
-from allocate.cli.options import JsonOption, choices, said_with_flags
+from allocate.cli.options import LD_HELP, JsonOption, LdChoice, choices, said_with_flags
 from allocate.errors import InputError
 
 ScoreMethod = choices("ScoreMethod", ("clumping", "ldpred-inf"))
@@ -37,6 +37,8 @@ _FLAGS = {
     "n_per_group": "--n-per-group",
     "chromosome_length": "--chromosome-length",
     "p_threshold": "--p-threshold",
+    "ld='haplotype'": "--ld haplotype",
+    "method='clumping'": "--method clumping",
     "vcf=True or plink=True needs out, the folder the files go in":
         "--vcf or --plink needs --out DIR, the folder the files go in",
     "the out folder": "the --out folder",
@@ -76,6 +78,9 @@ def simulate_command(
         ScoreMethod,
         typer.Option(help="clumping (clumping and thresholding) or ldpred-inf (LD shrinkage)."),
     ] = ScoreMethod.clumping,
+    ld: Annotated[
+        LdChoice, typer.Option(help=f"{LD_HELP} With --method clumping only.")
+    ] = LdChoice.dosage,
     p_threshold: Annotated[
         float | None,
         typer.Option(
@@ -126,6 +131,7 @@ def simulate_command(
         rho=rho,
         prevalence=prevalence,
         method=method.value,
+        ld=ld.value,
         p_threshold=p_threshold,
         seed=seed,
     )

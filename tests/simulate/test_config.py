@@ -56,6 +56,8 @@ def test_a_typo_in_a_setting_is_an_error_not_ignored(make, message):
     [
         (dict(method="lasso"), "method must be clumping or ldpred-inf"),
         (dict(ld="phased"), "ld must be dosage or haplotype"),
+        (dict(ld="haplotype", method="ldpred-inf"),
+         "ld='haplotype' is clumping's LD measure; give it with method='clumping'"),
         (dict(test_fraction=1.0), r"test_fraction must be in \(0, 1\)"),
         (dict(reference=12.5), "reference must be a whole number"),
         (dict(p_threshold=0.0), r"p_threshold must be in \(0, 1\]"),

@@ -121,3 +121,5 @@ def test_clumping_on_haplotype_ld_is_an_option_and_dosage_the_default(world):
     assert haplotype.variants.size > 0
     with pytest.raises(ValueError, match="ld must be 'dosage' or 'haplotype'"):
         ScoreTrainer(cohort, trait, split, ld="em")
+    with pytest.raises(ValueError, match="ld='haplotype' is clumping's LD measure"):
+        ScoreTrainer(cohort, trait, split, ld="haplotype", method="ldpred-inf")

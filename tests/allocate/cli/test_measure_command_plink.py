@@ -81,6 +81,16 @@ def test_trait_quantitative_reads_the_fams_1_and_2_as_numbers(capsys, files, tmp
     assert "r2 (score)" in out and len(read_points(points)) == 3 * 2
 
 
+def test_ld_dosage_is_the_default(capsys, files, tmp_path):
+    arguments = ["measure-plink", files / "pilot", "--groups", files / "groups.txt",
+                 "--group-column", "site", "--trait", "quantitative", "--sizes", "20,40",
+                 "--replicates", 1, "--reference", 40]  # fmt: skip
+    for name, ld in (("default.csv", []), ("dosage.csv", ["--ld", "dosage"])):
+        code, _, err = run(capsys, *arguments, *ld, "-o", tmp_path / name)
+        assert code == 0, err
+    assert (tmp_path / "default.csv").read_text() == (tmp_path / "dosage.csv").read_text()
+
+
 GROUPS = ["--groups", "groups.txt", "--group-column", "site"]
 HEIGHT = ["--pheno", "height.txt", "--pheno-column", "height"]
 BAD_INPUT = [
@@ -103,6 +113,9 @@ BAD_INPUT = [
     (["pilot", *GROUPS, "--reference", 5], "--reference must be"),
     (["pilot", *GROUPS, "--test-size", 0], "--test-size must be"),
     (["pilot", *GROUPS, "--sizes", "20", "--fractions", "1"], "not both"),
+    (["pilot", *GROUPS, "--ld", "haplotype"],
+     "--ld haplotype needs true phase, and PLINK 1 genotypes are unphased; clump with --ld "
+     "dosage"),
 ]
 
 

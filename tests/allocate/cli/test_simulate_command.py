@@ -8,17 +8,33 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import typer.rich_utils
 
 from allocate.cli import main
 from simulate.cohort import simulate_cohort
 from simulate.phenotype import simulate_phenotype
 from simulate.pipeline import simulation_config
 from simulate.prs import ScoreTrainer, split_cohort
+from tests.allocate.cli.running import option_help
 
 TINY = [
     "simulate", "--groups", "CEU,YRI", "--n-per-group", "150", "--chromosomes", "2",
     "--chromosome-length", "200000", "--causal", "10", "--seed", "3",
 ]  # fmt: skip
+
+
+def _tiny_world(cache):
+    """The cohort, trait and split of ``TINY``, built from the library's own parts."""
+    config = simulation_config("quick", groups=("CEU", "YRI"), n_per_group=150, chromosomes=2,
+                               chromosome_length=200000, causal=10, seed=3)  # fmt: skip
+    cohort = simulate_cohort(
+        config.groups, n_per_group=150, chromosomes=2, chromosome_length=200000,
+        maf=config.maf, seed=3, cache_dir=cache,
+    )  # fmt: skip
+    trait = simulate_phenotype(cohort, h2=config.h2, causal=10, seed=3)
+    split = split_cohort(cohort, reference=config.reference, test_fraction=config.test_fraction,
+                         seed=3)  # fmt: skip
+    return cohort, trait, split
 
 
 def test_json_report_has_variants_per_group_and_the_portability_table(tmp_path, capsys):
@@ -33,15 +49,7 @@ def test_json_report_has_variants_per_group_and_the_portability_table(tmp_path, 
     }  # fmt: skip
     # Each R^2: the squared correlation, in the test group, of a score trained afresh on the
     # whole training pool of the group it is trained on (the same cohort, trait and split).
-    config = simulation_config("quick", groups=("CEU", "YRI"), n_per_group=150, chromosomes=2,
-                               chromosome_length=200000, causal=10, seed=3)  # fmt: skip
-    cohort = simulate_cohort(
-        config.groups, n_per_group=150, chromosomes=2, chromosome_length=200000,
-        maf=config.maf, seed=3, cache_dir=tmp_path / "cache",
-    )  # fmt: skip
-    trait = simulate_phenotype(cohort, h2=config.h2, causal=10, seed=3)
-    split = split_cohort(cohort, reference=config.reference, test_fraction=config.test_fraction,
-                         seed=3)  # fmt: skip
+    cohort, trait, split = _tiny_world(tmp_path / "cache")
     for row in rows:
         trained_on, test = row["trained_on"], split.test[row["group"]]
         trainer = ScoreTrainer(cohort, trait, split, mode="own")
@@ -50,6 +58,43 @@ def test_json_report_has_variants_per_group_and_the_portability_table(tmp_path, 
         assert row["r2"] == pytest.approx(r**2, rel=1e-9) and row["n_test"] == test.size
     again = main([*TINY, "--cache-dir", str(tmp_path / "cache"), "--json"])
     assert again == 0 and json.loads(capsys.readouterr().out)["portability"] == rows
+
+
+def test_ld_haplotype_clumps_on_the_true_phase_r2(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main([*TINY, "--cache-dir", str(tmp_path / "cache"), "--ld", "haplotype", "--out",
+                 str(out), "--json"])  # fmt: skip
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)["portability"]
+    summary = json.loads((out / "summary.json").read_text())
+    command = summary["command"]
+    assert summary["config"]["ld"] == "haplotype"
+    assert command[command.index("--ld") + 1] == "haplotype"
+    # Each score is the library's trainer clumping on haplotype r^2 in the same world; on this
+    # cohort clumping on dosage r^2 keeps other variants, so the option is not lost on the way.
+    cohort, trait, split = _tiny_world(tmp_path / "cache")
+    differs = []
+    for row in rows:
+        trained_on, test = row["trained_on"], split.test[row["group"]]
+        counts = {trained_on: split.max_training(trained_on, trait)}
+        haplotype = ScoreTrainer(cohort, trait, split, ld="haplotype").fit(counts)
+        dosage = ScoreTrainer(cohort, trait, split, ld="dosage").fit(counts)
+        r = np.corrcoef(haplotype.score(cohort, test), trait.values[test])[0, 1]
+        assert row["r2"] == pytest.approx(r**2, rel=1e-9)
+        assert (row["variants"], row["threshold"]) == (haplotype.variants.size,
+                                                       haplotype.threshold)  # fmt: skip
+        differs.append(not np.array_equal(haplotype.variants, dosage.variants))
+    assert any(differs)
+
+
+def test_the_ld_option_says_what_each_value_means(capsys, monkeypatch):
+    monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", 200)  # the type column unwrapped
+    assert main(["simulate", "--help"]) == 0
+    line = option_help(capsys.readouterr().out, "--ld")
+    assert "<dosage|haplotype>" in line and "[default: dosage]" in line
+    assert "dosage (the default): the r^2 of unphased genotype dosages" in line
+    assert "every published benchmark figure used" in line
+    assert "haplotype: the true-phase haplotype r^2" in line
 
 
 def test_tables_and_exports_are_written(tmp_path, capsys):
@@ -98,6 +143,9 @@ def test_the_report_says_the_threshold_the_variants_and_intervals(tmp_path, caps
         (["--p-threshold", "0", "--out", "OUT"], "--p-threshold must be in (0, 1]"),
         (["--n-per-group", "1", "--out", "OUT"], "--n-per-group must be a whole number >= 2"),
         (["--workers", "0", "--out", "OUT"], "Invalid value for '--workers'"),
+        (["--ld", "phased", "--out", "OUT"], "Invalid value for '--ld'"),
+        (["--ld", "haplotype", "--method", "ldpred-inf", "--out", "OUT"],
+         "--ld haplotype is clumping's LD measure; give it with --method clumping"),
     ],
 )
 def test_bad_settings_are_refused_in_one_line_and_write_nothing(

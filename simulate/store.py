@@ -234,8 +234,9 @@ def _packed_sums(bed: np.ndarray, rows: np.ndarray, y: np.ndarray) -> np.ndarray
     over the individuals of ``rows`` in it; its class counts depend on ``b`` alone
     (_BYTE_COUNTS). Per variant the visited bytes' table entries are summed by a sparse
     matrix-vector product whose rows are the variants: one-hot rows, one 1 per visited byte
-    at column ``b * width + j``. The tables are laid out byte value first, so the entries of
-    the common values (one carrier among the four) sit together in cache.
+    at column ``b * 2^k + j`` (the byte positions padded to ``2^k``, so ``j`` is the low bits
+    of the byte's index in the block). The tables are laid out byte value first, so the
+    entries of the common values (one carrier among the four) sit together in cache.
     """
     from scipy.sparse import csr_array
 

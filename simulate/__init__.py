@@ -16,7 +16,12 @@ Everything a user needs is importable from here: a world (:func:`simulation_conf
 """
 
 from simulate.association import AssociationResult, ScanStatistics, meta_analyse
-from simulate.bench_plots import plot_adaptive_path, plot_performance, save_benchmark_figures
+from simulate.bench_plots import (
+    plot_adaptive_path,
+    plot_performance,
+    plot_regret,
+    save_benchmark_figures,
+)
 from simulate.benchmark import (
     BenchConfig,
     BenchResult,
@@ -90,6 +95,7 @@ __all__ = [
     "PlattScaling",
     "plot_adaptive_path",
     "plot_performance",
+    "plot_regret",
     "PolygenicScore",
     "Portability",
     "portability",

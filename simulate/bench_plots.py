@@ -1,4 +1,5 @@
-"""Figures of a benchmark: per-group performance against budget, and the adaptive path."""
+"""Figures of a benchmark: per-group performance against budget, each strategy's regret per
+setting, and the adaptive path."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["plot_performance", "plot_adaptive_path", "save_benchmark_figures"]
+__all__ = ["plot_performance", "plot_regret", "plot_adaptive_path", "save_benchmark_figures"]
 
 
 def _pyplot():
@@ -41,6 +42,52 @@ def plot_performance(results: pd.DataFrame):
     return figure
 
 
+def plot_regret(summary: pd.DataFrame):
+    """Each strategy's mean regret with its 95% interval, per setting.
+
+    ``summary`` is :attr:`simulate.benchmark.BenchResult.summary_table`. One column of panels
+    per utility; the top row is the regret against the oracle, the bottom row the regret
+    against the better of equal and proportional (above 0: worse than that heuristic). Each
+    setting (budget, cost ratio, training mode) is one position on the horizontal axis.
+    """
+    plt = _pyplot()
+    utilities = list(dict.fromkeys(summary["utility"]))
+    strategies = [s for s in dict.fromkeys(summary["strategy"]) if s != "oracle"]
+    figure, axes = plt.subplots(
+        2, len(utilities), figsize=(4.5 * len(utilities), 6), squeeze=False, sharex="col",
+        layout="constrained",
+    )  # fmt: skip
+    rows = (("regret", "regret vs oracle"), ("heuristic_regret", "vs better heuristic"))
+    for column, utility in enumerate(utilities):
+        table = summary[summary["utility"] == utility]
+        settings = list(dict.fromkeys(_setting_labels(table)))
+        for row, (name, label) in enumerate(rows):
+            panel = axes[row][column]
+            for k, strategy in enumerate(strategies):
+                chosen = table[table["strategy"] == strategy]
+                x = [settings.index(s) + (k - (len(strategies) - 1) / 2) * 0.8 / len(strategies)
+                     for s in _setting_labels(chosen)]  # fmt: skip
+                mean = chosen[name].to_numpy(float)
+                error = [mean - chosen[f"{name}_low"].to_numpy(float),
+                         chosen[f"{name}_high"].to_numpy(float) - mean]  # fmt: skip
+                panel.errorbar(x, mean, yerr=error, fmt="o", capsize=2, label=strategy)
+            panel.axhline(0.0, color="grey", linewidth=0.8)
+            panel.set_xticks(range(len(settings)), settings, fontsize="small")
+            panel.set_title(f"{utility}: {label}")
+            panel.set_ylabel("regret")
+    axes[0][0].legend(fontsize="small")
+    return figure
+
+
+def _setting_labels(table: pd.DataFrame) -> list[str]:
+    return [
+        f"B {budget:g}, x{ratio:g}" + ("" if training == "own" else f", {training}")
+        for budget, ratio, training in zip(
+            table["budget"], table["cost_ratio"], table["training"], strict=True
+        )
+    ]
+
+
 def plot_adaptive_path(paths: pd.DataFrame, replicate: int = 0):
     """The adaptive strategy's totals per group, round by round, in one replicate."""
     plt = _pyplot()
@@ -67,14 +114,18 @@ def plot_adaptive_path(paths: pd.DataFrame, replicate: int = 0):
     return figure
 
 
-def save_benchmark_figures(results: pd.DataFrame, paths: pd.DataFrame, out: Path) -> list[Path]:
-    """Draw both figures into ``out`` (PNG, written via a temporary file) and return the paths."""
+def save_benchmark_figures(
+    results: pd.DataFrame, paths: pd.DataFrame, out: Path, summary: pd.DataFrame | None = None
+) -> list[Path]:
+    """Draw the figures into ``out`` (PNG, written via a temporary file) and return the paths:
+    ``performance.png``, ``adaptive_path.png`` and, given the ``summary`` table, ``regret.png``."""
     from allocate import save_figure_atomically
 
     written = []
     for name, figure in (
         ("performance.png", plot_performance(results)),
         ("adaptive_path.png", plot_adaptive_path(paths)),
+        *([("regret.png", plot_regret(summary))] if summary is not None else []),
     ):
         save_figure_atomically(figure, Path(out) / name)
         written.append(Path(out) / name)

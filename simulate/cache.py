@@ -17,6 +17,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -50,18 +52,22 @@ def load_or_build(
     build: Callable[[], Cohort],
     *,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> Cohort:
     """Load the cached cohort of ``parameters`` if complete; otherwise make it with ``build``
     (:func:`simulate.cohort.simulate_cohort` passes the simulation), store it atomically and
-    load it back, so a new cohort reads its genotypes as a cached one does."""
+    load it back, so a new cohort reads its genotypes as a cached one does. ``workers``
+    processes write the genotype store of a cohort too large to decode whole."""
     folder = cohort_path(parameters, cache_dir)
     if (folder / COMPLETE_MARKER).is_file():
         return _load(folder, parameters)
-    _store(build(), folder, progress)
+    _store(build(), folder, progress, workers)
     return _load(folder, parameters)
 
 
-def _store(cohort: Cohort, folder: Path, progress: Progress | None = None) -> None:
+def _store(
+    cohort: Cohort, folder: Path, progress: Progress | None = None, workers: int = 1
+) -> None:
     parent = folder.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +80,7 @@ def _store(cohort: Cohort, folder: Path, progress: Progress | None = None) -> No
         cohort.variants.to_parquet(staging / "variants.parquet", index=False)
         if cohort.genotypes is not None:
             np.save(staging / "genotypes.npy", np.asarray(cohort.genotypes))
-        _write_store(cohort, staging / STORE_NAME, progress)
+        _write_store(cohort, staging, progress, workers)
         meta = {"parameters": cohort.parameters.to_dict(), "provenance": cohort.provenance}
         (staging / "cohort.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         (staging / COMPLETE_MARKER).write_text("complete\n")  # last: the folder is whole
@@ -88,27 +94,54 @@ def _store(cohort: Cohort, folder: Path, progress: Progress | None = None) -> No
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_store(cohort: Cohort, prefix: Path, progress: Progress | None) -> None:
+def _write_store(cohort: Cohort, staging: Path, progress: Progress | None, workers: int) -> None:
+    """The genotype store in ``staging``: from the decoded matrix if there is one, otherwise
+    decoded from the trees already written there, by ``workers`` processes."""
     from simulate.export import plink_properties
 
     everyone = np.arange(cohort.num_individuals)
-    done = [0]
+    report = None
+    if progress is not None:
 
-    def dosages(columns: np.ndarray) -> np.ndarray:
-        if progress is not None:
-            done[0] += columns.size
-            progress("writing the genotype store", done[0], cohort.num_variants)
-        if cohort.genotypes is not None:  # consecutive columns: a slice, not a gather
-            return cohort.genotypes[:, columns[0] : columns[-1] + 1]
-        return cohort.dosages(everyone, columns)
+        def report(done: int) -> None:
+            progress("writing the genotype store", done, cohort.num_variants)
 
-    write_genotype_store(
-        prefix, dosages, individuals=cohort.num_individuals, variants=cohort.num_variants,
-        properties=plink_properties(cohort, everyone),
-    )  # fmt: skip
+    if cohort.genotypes is not None:  # consecutive columns: a slice, not a gather
+        matrix = cohort.genotypes
+
+        def dosages(columns: np.ndarray) -> np.ndarray:
+            return matrix[:, columns[0] : columns[-1] + 1]
+    else:
+        dosages = _StagedDosages(staging, cohort.parameters)
+    parallel = workers > 1 and cohort.genotypes is None
+    with ProcessPoolExecutor(workers) if parallel else nullcontext() as executor:
+        write_genotype_store(
+            staging / STORE_NAME, dosages, individuals=cohort.num_individuals,
+            variants=cohort.num_variants, properties=plink_properties(cohort, everyone),
+            executor=executor, progress=report,
+        )  # fmt: skip
 
 
-def _load(folder: Path, parameters: CohortParameters) -> Cohort:
+class _StagedDosages:
+    """Every individual's dosages at given variants, decoded from the trees in a staging
+    folder; picklable, so store-writing workers each load the trees once."""
+
+    _loaded: dict[str, Cohort] = {}  # per process: staging folder -> its cohort
+
+    def __init__(self, staging: Path, parameters: CohortParameters) -> None:
+        self.staging = str(staging)
+        self.parameters = parameters
+
+    def __call__(self, columns: np.ndarray) -> np.ndarray:
+        cohort = self._loaded.get(self.staging)
+        if cohort is None:
+            cohort = _load(Path(self.staging), self.parameters, store=False)
+            self._loaded.clear()
+            self._loaded[self.staging] = cohort
+        return cohort.dosages(np.arange(cohort.num_individuals), columns)
+
+
+def _load(folder: Path, parameters: CohortParameters, *, store: bool = True) -> Cohort:
     import tskit
 
     tree_sequences = tuple(
@@ -118,8 +151,10 @@ def _load(folder: Path, parameters: CohortParameters) -> Cohort:
     variants = pd.read_parquet(folder / "variants.parquet")
     genotype_file = folder / "genotypes.npy"
     genotypes = np.load(genotype_file, mmap_mode="r") if genotype_file.is_file() else None
-    store = None
     individuals = len(parameters.groups) * parameters.n_per_group
-    if plink_files(folder / STORE_NAME)[0].is_file():
-        store = GenotypeStore(folder / STORE_NAME, individuals, len(variants))
-    return cohort_from_trees(parameters, tree_sequences, variants, genotypes=genotypes, store=store)
+    stored = None
+    if store and plink_files(folder / STORE_NAME)[0].is_file():
+        stored = GenotypeStore(folder / STORE_NAME, individuals, len(variants))
+    return cohort_from_trees(
+        parameters, tree_sequences, variants, genotypes=genotypes, store=stored
+    )

@@ -104,7 +104,7 @@ def simulate_cohort(
                 workers=workers,
             )  # fmt: skip
 
-        return load_or_build(parameters, Path(cache_dir), build, progress=progress)
+        return load_or_build(parameters, Path(cache_dir), build, progress=progress, workers=workers)
     return build_cohort(
         parameters, max_decoded_bytes=max_decoded_bytes, progress=progress, workers=workers
     )

@@ -17,6 +17,7 @@ packed bytes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,8 @@ def write_genotype_store(
     individuals: int,
     variants: int,
     properties: dict,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Path]:
     """Write the store ``<prefix>.bed/.bim/.fam`` (the caller makes the write atomic).
 
@@ -161,6 +164,11 @@ def write_genotype_store(
         optionally ``father``, ``mother``, ``sex``, ``pheno`` (default 0) per individual;
         ``chromosome``, ``sid``, ``cm_position``, ``bp_position``, ``allele_1`` (the allele
         counted) and ``allele_2`` per variant.
+    executor : concurrent.futures.Executor, optional
+        Packs runs of consecutive blocks in its workers, each writing its bytes at their place
+        in the file (``dosages`` must then be picklable); the file is the same.
+    progress : callable, optional
+        Called with the number of variants written so far.
 
     Returns
     -------
@@ -173,12 +181,43 @@ def write_genotype_store(
     chunk = int(np.clip(_WRITE_BYTES // max(individuals, 1), 64, 4096))
     with open(paths[0], "wb") as bed:
         bed.write(_BED_MAGIC)
-        for start in range(0, variants, chunk):
-            block = np.asarray(dosages(np.arange(start, min(start + chunk, variants))))
-            if block.shape != (individuals, min(chunk, variants - start)):
-                raise InputError(f"dosages gave a block of shape {block.shape}")
-            bed.write(_packed(block).tobytes())
+        bed.truncate(len(_BED_MAGIC) + variants * ((individuals + 3) // 4))
+    runs = [(start, min(start + _RUN_BLOCKS * chunk, variants))
+            for start in range(0, variants, _RUN_BLOCKS * chunk)]  # fmt: skip
+    report = progress or (lambda done: None)
+    if executor is None:
+        for start, stop in runs:
+            _write_bed_columns(paths[0], dosages, start, stop, chunk, individuals)
+            report(stop)
+    else:
+        tasks = [executor.submit(_write_bed_columns, paths[0], dosages, start, stop, chunk,
+                                 individuals) for start, stop in runs]  # fmt: skip
+        done = 0
+        for task in as_completed(tasks):
+            done += task.result()
+            report(done)
     return paths
+
+
+#: Blocks of variants one task of a parallel write packs (a run of consecutive variants, so a
+#: worker decoding from trees walks each chromosome forwards).
+_RUN_BLOCKS = 8
+
+
+def _write_bed_columns(
+    bed: Path, dosages: Callable, start: int, stop: int, chunk: int, individuals: int
+) -> int:
+    """Pack variants ``start`` to ``stop`` into their place in an allocated ``.bed``; the
+    number of variants written."""
+    width = (individuals + 3) // 4
+    with open(bed, "r+b") as file:
+        file.seek(len(_BED_MAGIC) + start * width)
+        for first in range(start, stop, chunk):
+            block = np.asarray(dosages(np.arange(first, min(first + chunk, stop))))
+            if block.shape != (individuals, min(chunk, stop - first)):
+                raise InputError(f"dosages gave a block of shape {block.shape}")
+            file.write(_packed(block).tobytes())
+    return stop - start
 
 
 #: PLINK 1 .bed: two magic bytes, then 1 for SNP-major.

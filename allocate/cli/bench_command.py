@@ -148,7 +148,9 @@ def bench_command(
     if plot:
         from simulate.bench_plots import save_benchmark_figures
 
-        figures = save_benchmark_figures(result.results, result.paths, folder)
+        figures = save_benchmark_figures(
+            result.results, result.paths, folder, result.summary_table
+        )
         # A new result with the figures listed: results are not changed after the fact.
         result = replace(result, files={**result.files, **{p.name: p for p in figures}})
     _print_report(result)

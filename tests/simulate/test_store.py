@@ -82,6 +82,21 @@ def test_a_truncated_store_is_refused_not_read(stored, tmp_path):
         GenotypeStore(tmp_path / "short", stored.num_individuals, stored.num_variants)
 
 
+def test_a_store_written_by_two_workers_is_the_same_file(stored, tmp_path, monkeypatch):
+    monkeypatch.setattr("simulate.store._WRITE_BYTES", 1)  # 64 variants a block
+    monkeypatch.setattr("simulate.store._RUN_BLOCKS", 1)  # one block a task: many tasks
+    progress = []
+    parallel = simulate_cohort(("CEU", "YRI"), cache_dir=tmp_path, max_decoded_bytes=0,
+                               workers=2, progress=lambda *step: progress.append(step),
+                               **SETTINGS)  # fmt: skip
+    assert stored.num_variants > 2 * 64  # so the tasks really were several
+    for ours, theirs in zip(plink_files(parallel.store.prefix), plink_files(stored.store.prefix),
+                            strict=True):  # fmt: skip
+        assert ours.read_bytes() == theirs.read_bytes()
+    written = [done for stage, done, _ in progress if stage == "writing the genotype store"]
+    assert written == sorted(written) and written[-1] == stored.num_variants
+
+
 # --- scan sums straight from the packed bytes ----------------------------------------------
 
 PACKED_SHAPE = (37, 300)  # an odd number of individuals: the last byte of a variant is part used

@@ -76,16 +76,14 @@ class ScanStatistics:
 
         The cost is one pass over the new samples only.
         """
-        if group not in self.groups:
-            raise InputError(f"the scan has no group {group!r}; it has {', '.join(self.groups)}")
+        k = self._group_index(group)
         y = np.asarray(y, dtype=np.float64)
         if dosages.shape != (y.size, self.num_variants):
             raise InputError(
                 f"dosages must be samples x {self.num_variants} variants with one phenotype per "
                 f"sample; got {dosages.shape} and {y.size} phenotypes"
             )
-        k = self.groups.index(group)
-        sums = [array.copy() for array in (self.sum_x, self.sum_x2, self.sum_xy, self.sum_x2y)]
+        sums = np.zeros((4, self.num_variants))
         # Whole-number phenotypes (0/1 cases) with every partial sum below 2^24: float32 sums
         # are exact, so equal to float64's, at half the memory traffic.
         largest = max(1.0, float(np.abs(y).max(initial=0)))
@@ -97,17 +95,44 @@ class ScanStatistics:
             linear = block.T @ weights
             square = (block * block).T @ weights
             columns = slice(start, start + block.shape[1])
-            sums[0][k, columns] += linear[:, 0]
-            sums[2][k, columns] += linear[:, 1]
-            sums[1][k, columns] += square[:, 0]
-            sums[3][k, columns] += square[:, 1]
+            sums[0, columns], sums[2, columns] = linear[:, 0], linear[:, 1]
+            sums[1, columns], sums[3, columns] = square[:, 0], square[:, 1]
+        return self._added(k, y, sums)
+
+    def add_store(self, group: str, store, rows: np.ndarray, y: np.ndarray) -> ScanStatistics:
+        """New statistics with individuals ``rows`` of a genotype ``store`` and their ``y``
+        added to ``group``: :meth:`add` of ``store.read(rows, every variant)``, from the
+        store's packed bytes without decoding the dosages
+        (:meth:`simulate.store.GenotypeStore.scan_sums`).
+
+        Counts and whole-number phenotypes (0/1 cases) give the same numbers as :meth:`add`;
+        sums of other phenotypes are added in another order, so equal to rounding.
+        """
+        k = self._group_index(group)
+        y = np.asarray(y, dtype=np.float64)
+        if store.shape[1] != self.num_variants:
+            raise InputError(f"the store holds {store.shape[1]} variants; the scan has "
+                             f"{self.num_variants}")  # fmt: skip
+        return self._added(k, y, store.scan_sums(rows, y))
+
+    def _group_index(self, group: str) -> int:
+        if group not in self.groups:
+            raise InputError(f"the scan has no group {group!r}; it has {', '.join(self.groups)}")
+        return self.groups.index(group)
+
+    def _added(self, k: int, y: np.ndarray, sums: np.ndarray) -> ScanStatistics:
+        """These statistics with samples ``y`` and their dosage sums (4 x variants: ``sum x``,
+        ``sum x^2``, ``sum x y``, ``sum x^2 y``) added to group ``k``."""
+        matrices = [a.copy() for a in (self.sum_x, self.sum_x2, self.sum_xy, self.sum_x2y)]
+        for matrix, new in zip(matrices, sums, strict=True):
+            matrix[k] += new
         n, sum_y, sum_y2 = self.n.copy(), self.sum_y.copy(), self.sum_y2.copy()
         n[k] += y.size
         sum_y[k] += y.sum()
         sum_y2[k] += (y * y).sum()
         return replace(
             self, n=n, sum_y=sum_y, sum_y2=sum_y2,
-            sum_x=sums[0], sum_x2=sums[1], sum_xy=sums[2], sum_x2y=sums[3],
+            sum_x=matrices[0], sum_x2=matrices[1], sum_xy=matrices[2], sum_x2y=matrices[3],
         )  # fmt: skip
 
     def __add__(self, other: ScanStatistics) -> ScanStatistics:

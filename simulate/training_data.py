@@ -81,9 +81,12 @@ class TrainingData:
             discovery = validation = ScanStatistics.empty((group,), self.cohort.num_variants)
         new = ~np.isin(members, before)
         rows, flags = members[new], flags[new]
-        dosages = self.cohort.dosages(rows)
         self.rows_read += rows.size
         y = self.phenotype.values[rows]
+        if self._sums_from_store(y):  # only validation members' dosages are needed
+            discovery = discovery.add_store(group, self.cohort.store, rows[~flags], y[~flags])
+            rows, flags, y = rows[flags], flags[flags], y[flags]
+        dosages = self.cohort.dosages(rows)
         if (~flags).any():
             discovery = discovery.add(group, dosages[~flags], y[~flags])
         if flags.any():
@@ -94,6 +97,22 @@ class TrainingData:
         if len(kept) > _CHECKPOINTS:
             kept.popitem(last=False)
         return kept[n]
+
+    def _sums_from_store(self, y: np.ndarray) -> bool:
+        """Whether discovery statistics are taken from the genotype store's packed bytes
+        (:meth:`ScanStatistics.add_store`) rather than from decoded dosages.
+
+        Only without the decoded matrix: the store is then faster at every size (0.11 s
+        against 0.25 s for 200 rows, 0.38 s against 0.56 s for 3,000, quick preset), while
+        from the matrix a few hundred rows (the quick preset's training sets) are faster read
+        as dosages. Only for whole-number phenotypes (0/1 cases), where its sums are add's,
+        bit for bit; a quantitative trait's would differ in the last bits.
+        """
+        return (
+            self.cohort.store is not None
+            and self.cohort.genotypes is None
+            and bool(np.array_equal(y, np.round(y)))
+        )
 
     def validation_dosages(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
         """Dosages of validation members ``rows`` at ``columns`` (kept when first read)."""

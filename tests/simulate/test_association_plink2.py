@@ -17,8 +17,9 @@ import pytest
 
 from simulate.association import ScanStatistics
 from simulate.cohort import simulate_cohort
-from simulate.export import write_plink
+from simulate.export import individual_names, write_plink
 from simulate.phenotype import simulate_phenotype
+from simulate.store import GenotypeStore
 
 PLINK2 = shutil.which("plink2")
 pytestmark = pytest.mark.skipif(
@@ -32,11 +33,17 @@ def cohort():
                            seed=5)  # fmt: skip
 
 
-def run_glm(tmp_path, cohort, phenotype, modifiers):
+def run_glm(tmp_path, cohort, phenotype, modifiers, keep=None):
+    """PLINK 2's table on the cohort's .bed, of every individual or only those in ``keep``."""
     assert PLINK2 is not None, "CI must install plink2 (.ci/run)"
     write_plink(cohort, tmp_path / "cohort", phenotype=phenotype)
+    chosen = []
+    if keep is not None:
+        names = individual_names(cohort, keep)
+        (tmp_path / "keep.txt").write_text("".join(f"{n}\t{n}\n" for n in names))
+        chosen = ["--keep", str(tmp_path / "keep.txt")]
     subprocess.run(
-        [PLINK2, "--bfile", str(tmp_path / "cohort"), "--glm", *modifiers,
+        [PLINK2, "--bfile", str(tmp_path / "cohort"), *chosen, "--glm", *modifiers,
          "--threads", "1", "--out", str(tmp_path / "result")],
         check=True, capture_output=True,
     )  # fmt: skip
@@ -61,6 +68,24 @@ def test_plink2_linear_regression_equals_our_linear_scan(tmp_path, cohort):
     assert np.array_equal(tested, np.isfinite(ours.p))
     assert tested.sum() > 100
     # PLINK 2 prints six significant digits.
+    np.testing.assert_allclose(flip[tested] * theirs["BETA"][tested], ours.beta[tested],
+                               rtol=1e-5, atol=1e-8)  # fmt: skip
+    np.testing.assert_allclose(theirs["SE"][tested], ours.se[tested], rtol=1e-5)
+    np.testing.assert_allclose(theirs["P"][tested], ours.p[tested], rtol=1e-4)
+
+
+def test_plink2_linear_regression_equals_our_scan_from_the_packed_bed(tmp_path, cohort):
+    trait = simulate_phenotype(cohort, causal=10, seed=7)
+    written = np.array([float(f"{value:.6g}") for value in trait.values])
+    # An odd number of individuals in no order: byte positions part used, the last one too.
+    rows = np.random.default_rng(7).choice(cohort.num_individuals, 251, replace=False)
+    theirs, flip = run_glm(tmp_path, cohort, written, ["allow-no-covars"], keep=rows)
+    store = GenotypeStore(tmp_path / "cohort", cohort.num_individuals, cohort.num_variants)
+    empty = ScanStatistics.empty(cohort.groups, cohort.num_variants)
+    ours = empty.add_store("CEU", store, rows, written[rows]).scan("linear")
+    tested = theirs["P"].notna().to_numpy()
+    assert np.array_equal(tested, np.isfinite(ours.p))
+    assert tested.sum() > 100
     np.testing.assert_allclose(flip[tested] * theirs["BETA"][tested], ours.beta[tested],
                                rtol=1e-5, atol=1e-8)  # fmt: skip
     np.testing.assert_allclose(theirs["SE"][tested], ours.se[tested], rtol=1e-5)

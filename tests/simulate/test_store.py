@@ -95,3 +95,95 @@ def test_a_store_written_by_two_workers_is_the_same_file(stored, tmp_path, monke
         assert ours.read_bytes() == theirs.read_bytes()
     written = [done for stage, done, _ in progress if stage == "writing the genotype store"]
     assert written == sorted(written) and written[-1] == stored.num_variants
+
+
+# --- scan sums straight from the packed bytes ----------------------------------------------
+
+PACKED_SHAPE = (37, 300)  # an odd number of individuals: the last byte of a variant is part used
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory):
+    """A store of known dosages (frequencies from 0 to 1: constant variants too) and its matrix."""
+    from simulate.store import GenotypeStore, write_genotype_store
+
+    individuals, variants = PACKED_SHAPE
+    rng = np.random.default_rng(3)
+    frequency = np.concatenate([[0.0, 1.0], rng.beta(0.3, 1.0, variants - 2)])
+    dosages = rng.binomial(2, frequency, size=(individuals, variants)).astype(np.int8)
+    names = [f"I{i}" for i in range(individuals)]
+    properties = {"fid": names, "iid": names, "chromosome": ["1"] * variants,
+                  "sid": [f"v{j}" for j in range(variants)], "cm_position": np.zeros(variants),
+                  "bp_position": np.arange(1, variants + 1), "allele_1": ["A"] * variants,
+                  "allele_2": ["G"] * variants}  # fmt: skip
+    prefix = tmp_path_factory.mktemp("packed") / "store"
+    write_genotype_store(prefix, lambda columns: dosages[:, columns], individuals=individuals,
+                         variants=variants, properties=properties)  # fmt: skip
+    return GenotypeStore(prefix, individuals, variants), dosages
+
+
+ROW_SETS = {
+    "all": np.arange(37),
+    "sorted": np.array([0, 1, 2, 5, 8, 9, 10, 11, 17, 23, 30, 33, 35, 36]),
+    "unsorted": np.array([36, 4, 19, 0, 27, 3, 12, 30, 31, 7]),
+    "one": np.array([13]),
+    "last": np.array([36]),  # alone in the last, part-used byte
+    "spread": np.array([36, 0, 21]),  # three bytes far apart: read by position, not as a run
+}
+
+
+@pytest.mark.parametrize("rows", ROW_SETS.values(), ids=ROW_SETS.keys())
+# 56 bytes: blocks of a few variants, the last one short for most row sets
+@pytest.mark.parametrize("block_bytes", [2**20, 56], ids=["one block", "blocks"])
+def test_scan_sums_from_packed_bytes_equal_sums_of_the_dosages(packed, rows, block_bytes,
+                                                               monkeypatch):  # fmt: skip
+    from simulate.association import ScanStatistics
+
+    monkeypatch.setattr("simulate.store._SCAN_BLOCK_BYTES", block_bytes)
+    store, dosages = packed
+    rng = np.random.default_rng(rows.size)
+    x = dosages[rows].astype(np.float64)
+    empty = ScanStatistics.empty(("A",), store.shape[1])
+    cases = rng.integers(0, 2, rows.size).astype(float)
+    # Counts and 0/1 sums are whole numbers: equal to the brute-force sums and to add's.
+    sums = store.scan_sums(rows, cases)
+    expected = [x.sum(axis=0), (x * x).sum(axis=0), cases @ x, cases @ (x * x)]
+    assert np.array_equal(sums, np.array(expected))
+    added, stored = empty.add("A", dosages[rows], cases), empty.add_store("A", store, rows, cases)
+    for name in ("n", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy", "sum_x2y"):
+        assert np.array_equal(getattr(stored, name), getattr(added, name)), name
+    # A quantitative phenotype: the same sums up to the order of additions.
+    liability = rng.normal(size=rows.size)
+    sums = store.scan_sums(rows, liability)
+    assert np.array_equal(sums[:2], np.array(expected[:2]))
+    np.testing.assert_allclose(sums[2], liability @ x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(sums[3], liability @ (x * x), rtol=1e-12, atol=1e-12)
+
+
+def test_scan_sums_of_no_rows_are_zero_and_bad_rows_are_refused(packed):
+    from allocate import InputError
+
+    store, _ = packed
+    assert np.array_equal(store.scan_sums(np.array([], dtype=int), np.array([])),
+                          np.zeros((4, store.shape[1])))  # fmt: skip
+    with pytest.raises(InputError, match="distinct"):
+        store.scan_sums(np.array([3, 3]), np.ones(2))
+    with pytest.raises(InputError, match=r"\[0, 37\)"):
+        store.scan_sums(np.array([37]), np.ones(1))
+    with pytest.raises(InputError, match="one length"):
+        store.scan_sums(np.array([1, 2]), np.ones(3))
+
+
+def test_a_missing_genotype_in_the_store_is_an_error_not_a_dosage(packed, tmp_path):
+    from simulate.store import GenotypeStore
+
+    store, _ = packed
+    bed, bim, fam = plink_files(store.prefix)
+    content = bytearray(bed.read_bytes())
+    content[3 + 5 * 10 + 2] = 0b11_11_01_11  # variant 5, individual 9 (byte 2, slot 1): 01
+    copy = tmp_path / "copy"
+    plink_files(copy)[0].write_bytes(bytes(content))
+    missing = GenotypeStore(copy, *store.shape)
+    assert missing.scan_sums(np.array([8, 10]), np.ones(2)).shape == (4, store.shape[1])
+    with pytest.raises(OSError, match="missing genotypes"):
+        missing.scan_sums(np.array([9]), np.ones(1))

@@ -47,6 +47,36 @@ def test_every_prefix_equals_a_fresh_scan_in_any_order(world):
             np.testing.assert_allclose(ours.sum_y2, fresh.sum_y2, rtol=1e-15)
 
 
+@pytest.mark.parametrize("prevalence", [0.3, None], ids=["binary", "quantitative"])
+def test_a_stored_cohort_without_its_matrix_gives_the_same_prefixes(tmp_path, prevalence,
+                                                                     monkeypatch):  # fmt: skip
+    """Binary discovery statistics come from the store's packed bytes then, bit for bit."""
+    from simulate.cohort import simulate_cohort
+    from tests.conftest import SMALL
+
+    stored = simulate_cohort(("CEU", "YRI"), cache_dir=tmp_path, max_decoded_bytes=0, **SMALL)
+    assert stored.genotypes is None and stored.store is not None
+    trait = simulate_phenotype(stored, h2=0.6, causal=20, prevalence=prevalence, seed=8)
+    split = split_cohort(stored, reference=60, test_fraction=0.2, seed=8)
+    calls = []
+    real = ScanStatistics.add_store
+    monkeypatch.setattr(ScanStatistics, "add_store",
+                        lambda self, *args: calls.append(1) or real(self, *args))  # fmt: skip
+    data = TrainingData(stored, trait, split)
+    top = split.max_training("CEU", trait)
+    for n in (60, 20, top, 61):
+        for ours, fresh in zip(data.prefix("CEU", n), _fresh(stored, trait, split, "CEU", n),
+                               strict=True):  # fmt: skip
+            for name in STATISTICS:
+                assert np.array_equal(getattr(ours, name), getattr(fresh, name)), (n, name)
+            np.testing.assert_allclose(ours.sum_y2, fresh.sum_y2, rtol=1e-15)
+    assert len(calls) == (4 if prevalence else 0)  # one for each prefix computed
+    rows, flags = split.training("CEU", top, trait)
+    columns = np.arange(0, stored.num_variants, 7)
+    assert np.array_equal(data.validation_dosages(rows[flags], columns),
+                          stored.dosages(rows[flags], columns))  # fmt: skip
+
+
 def test_a_prefix_reads_only_the_samples_past_the_largest_prefix_below_it(world):
     cohort, trait, split = world
     data = TrainingData(cohort, trait, split)

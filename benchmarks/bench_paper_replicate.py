@@ -23,12 +23,17 @@ import tempfile
 import time
 from pathlib import Path
 
+SIX = ("adaptive", "optimistic", "equal", "proportional", "worst-group", "oracle")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", default="10000", help="comma-separated budgets")
     parser.add_argument("--cost-ratio", default="2", help="comma-separated cost ratios")
     parser.add_argument("--utility", default="maximin", help="comma-separated utilities")
+    parser.add_argument("--strategies", default=",".join(SIX),
+                        help="comma-separated strategies (default: the six of the 2026-11-28 "
+                             "measurement)")  # fmt: skip
     parser.add_argument("--out", default=None, help="benchmark folder (default: a temporary one)")
     args = parser.parse_args()
 
@@ -40,6 +45,7 @@ def main() -> None:
         budgets=tuple(float(b) for b in args.budgets.split(",")),
         cost_ratios=tuple(float(r) for r in args.cost_ratio.split(",")),
         utilities=tuple(args.utility.split(",")),
+        strategies=tuple(args.strategies.split(",")),
         replicates=1,
     )
     start = time.time()

@@ -106,14 +106,16 @@ def _write_store(cohort: Cohort, staging: Path, progress: Progress | None, worke
         def report(done: int) -> None:
             progress("writing the genotype store", done, cohort.num_variants)
 
-    if cohort.genotypes is not None:  # consecutive columns: a slice, not a gather
-        matrix = cohort.genotypes
+    parallel = workers > 1 and cohort.genotypes is None
+    if parallel:  # each worker loads the trees written to staging
+        dosages = _StagedDosages(staging, cohort.parameters)
+    else:
 
         def dosages(columns: np.ndarray) -> np.ndarray:
-            return matrix[:, columns[0] : columns[-1] + 1]
-    else:
-        dosages = _StagedDosages(staging, cohort.parameters)
-    parallel = workers > 1 and cohort.genotypes is None
+            if cohort.genotypes is not None:  # consecutive columns: a slice, not a gather
+                return cohort.genotypes[:, columns[0] : columns[-1] + 1]
+            return cohort.dosages(everyone, columns)
+
     with ProcessPoolExecutor(workers) if parallel else nullcontext() as executor:
         write_genotype_store(
             staging / STORE_NAME, dosages, individuals=cohort.num_individuals,

@@ -870,7 +870,8 @@ def compare_strategies(results: pd.DataFrame, reference: str | None = None) -> p
 
     The difference is ``regret(other) - regret(reference)`` per replicate: how much closer to
     the oracle the reference came (positive: the reference did better, whatever the metric's
-    sense). Two-sided paired t-tests, Holm-corrected over every comparison. By default the
+    sense). Two-sided paired t-tests, Holm-corrected over every comparison; two strategies
+    with the same regret in every replicate differ by 0, p = 1. By default the
     reference is :func:`comparison_reference` of the strategies in ``results``; each row names
     it in its ``reference`` column.
     """
@@ -889,9 +890,12 @@ def compare_strategies(results: pd.DataFrame, reference: str | None = None) -> p
             difference = (table[other] - table[reference]).dropna().to_numpy(float)
             if len(difference) < 2:
                 continue
-            stats = DescrStatsW(difference)
-            low, high = stats.tconfint_mean(alpha=0.05)
-            pvalue = stats.ttest_mean(0.0)[1]
+            if np.all(difference == 0):  # alike in every replicate: nothing to test
+                low, high, pvalue = 0.0, 0.0, 1.0
+            else:
+                stats = DescrStatsW(difference)
+                low, high = stats.tconfint_mean(alpha=0.05)
+                pvalue = stats.ttest_mean(0.0)[1]
             row = dict(zip(SETTING, setting, strict=True))
             row.update(reference=reference, other=other, difference=float(difference.mean()),
                        low=float(low), high=float(high), p_value=float(pvalue),

@@ -5,7 +5,7 @@ groups, the strategy's settings, the seed), every batch it asked for, the sample
 collected (they may differ from what was asked), every measurement and every curve fit, in the
 manner of optuna's ``Study`` over its storages::
 
-    study = Study.create("study.sqlite", read_study("study.toml"), strategy="adaptive")
+    study = Study.create("study.sqlite", read_study("study.toml"))  # the expected strategy
     batch = study.ask()                      # numbered; asking again returns the same batch
     study.tell(collected={"YRI": 40, "CEU": 10}, measurements=points)
     study.status().summary()
@@ -103,7 +103,7 @@ class Study:
         path: str | Path | None,
         study: StudySpec,
         *,
-        strategy: str | Strategy = "adaptive",
+        strategy: str | Strategy = "expected",
         seed: int = 0,
         study_text: str | None = None,
         study_path: str | Path | None = None,
@@ -124,7 +124,10 @@ class Study:
             The groups, costs, pools, budget and utility. It needs a budget.
         strategy : str or Strategy
             A strategy name of :func:`allocate.strategies.make_strategy` (not ``oracle``,
-            which needs the true curves). In memory it may also be a strategy object.
+            which needs the true curves). In memory it may also be a strategy object. The
+            default, ``expected``, plans on the fitted curves' uncertainty (their bootstrap
+            refits); ``adaptive`` plans on their point estimates, which can swing the budget
+            to one group.
         seed : int
             Seeds every batch's random numbers, with the batch number.
         study_text : str, optional

@@ -55,6 +55,8 @@ __all__ = [
     "run_benchmark",
     "summarise",
     "compare_strategies",
+    "comparison_reference",
+    "RECOMMENDED",
 ]
 
 Executor = Literal["local", "dask"]
@@ -66,6 +68,9 @@ PATH_COLUMNS = ["replicate", "utility", "budget", "cost_ratio", "training", "rou
                 "collect", "total", "spent"]  # fmt: skip
 #: 2: ``cohort`` is recorded as its typed settings (every field), no longer as given.
 SCHEMA_VERSION = 2
+#: The recommended strategy, the default of :meth:`allocate.Study.create`: when a run includes
+#: it, every other strategy is compared with it in pairs (plain adaptive otherwise).
+RECOMMENDED = "expected"
 
 
 @dataclass(frozen=True)
@@ -261,7 +266,7 @@ PRESETS: dict[str, dict] = {
         source="genomic",
         groups=("CEU", "YRI"),
         shares=(0.8, 0.2),
-        strategies=("adaptive", "equal", "proportional", "worst-group", "oracle"),
+        strategies=("expected", "adaptive", "equal", "proportional", "worst-group", "oracle"),
         utilities=("maximin",),
         budgets=(1500.0,),
         cost_ratios=(2.0,),
@@ -321,7 +326,7 @@ def pool_config(
         ratios = values.get("cost_ratios", BenchConfig.cost_ratios)
         costs = [1.0] + [float(ratios[0])] * (len(groups) - 1)
         values["budgets"] = (float(round(0.5 * np.dot(costs, rows))),)
-    values.setdefault("strategies", ("adaptive", "equal", "proportional", "oracle"))
+    values.setdefault("strategies", ("expected", "adaptive", "equal", "proportional", "oracle"))
     values.setdefault("replicates", 5)
     return BenchConfig(preset="pool", source="pool", groups=groups, shares=shares,
                        cohort=world, **values)
@@ -542,7 +547,7 @@ class BenchResult:
         Per setting and strategy: mean objective, regret against the oracle and against the
         better heuristic, with 95% intervals.
     comparisons : pandas.DataFrame
-        Adaptive against every other strategy, paired, Holm-corrected.
+        The :attr:`reference` strategy against every other, paired, Holm-corrected.
     reused : int
         Replicates read back from an earlier run rather than computed.
     files : dict of str to Path
@@ -561,13 +566,19 @@ class BenchResult:
     files: dict = field(default_factory=dict)
     power: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @property
+    def reference(self) -> str:
+        """The strategy the others are compared with (:func:`comparison_reference`)."""
+        return comparison_reference(self.config.strategies)
+
     def summary(self) -> str:
         """A plain-text report of the summary and the paired comparisons."""
         with pd.option_context("display.width", 120, "display.max_columns", 20):
             parts = [
                 f"Benchmark {self.config.preset!r}: {self.config.replicates} replicates",
                 self.summary_table.round(4).to_string(index=False),
-                "Adaptive against each strategy (paired t-test, Holm-corrected):",
+                f"The {self.reference} strategy against each other (paired t-test,"
+                " Holm-corrected):",
                 self.comparisons.round(4).to_string(index=False),
                 "The oracle's gain over each heuristic, and the replicates that detect it"
                 " (paired t, 5%, 80% power):",
@@ -645,7 +656,7 @@ def run_benchmark(
             progress(finished, total)
     results, paths = _load_replicates(folder, config.replicates)
     summary_table = summarise(results)
-    comparisons = compare_strategies(results)
+    comparisons = compare_strategies(results, comparison_reference(config.strategies))
     power = power_analysis(results)
     files = _write_outputs(out, results, paths, summary_table, comparisons, power)
     return BenchResult(
@@ -840,17 +851,36 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compare_strategies(results: pd.DataFrame, reference: str = "adaptive") -> pd.DataFrame:
+def comparison_reference(strategies: Iterable[str]) -> str:
+    """The strategy the others are compared with: :data:`RECOMMENDED` when it is among
+    ``strategies``, else ``adaptive``.
+
+    Examples
+    --------
+    >>> comparison_reference(["adaptive", "expected", "equal"])
+    'expected'
+    >>> comparison_reference(["adaptive", "equal"])
+    'adaptive'
+    """
+    return RECOMMENDED if RECOMMENDED in set(strategies) else "adaptive"
+
+
+def compare_strategies(results: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
     """Paired comparisons of ``reference`` against every other non-oracle strategy, per setting.
 
     The difference is ``regret(other) - regret(reference)`` per replicate: how much closer to
     the oracle the reference came (positive: the reference did better, whatever the metric's
-    sense). Two-sided paired t-tests, Holm-corrected over every comparison.
+    sense). Two-sided paired t-tests, Holm-corrected over every comparison; two strategies
+    with the same regret in every replicate differ by 0, p = 1. By default the
+    reference is :func:`comparison_reference` of the strategies in ``results``; each row names
+    it in its ``reference`` column.
     """
     from statsmodels.stats.multitest import multipletests
     from statsmodels.stats.weightstats import DescrStatsW
 
     runs = _runs(results)
+    if reference is None:
+        reference = comparison_reference(runs["strategy"])
     if reference not in set(runs["strategy"]):
         return pd.DataFrame()
     wide = runs.pivot_table(index=["replicate", *SETTING], columns="strategy", values="regret")
@@ -860,12 +890,16 @@ def compare_strategies(results: pd.DataFrame, reference: str = "adaptive") -> pd
             difference = (table[other] - table[reference]).dropna().to_numpy(float)
             if len(difference) < 2:
                 continue
-            stats = DescrStatsW(difference)
-            low, high = stats.tconfint_mean(alpha=0.05)
-            pvalue = stats.ttest_mean(0.0)[1]
+            if np.all(difference == 0):  # alike in every replicate: nothing to test
+                low, high, pvalue = 0.0, 0.0, 1.0
+            else:
+                stats = DescrStatsW(difference)
+                low, high = stats.tconfint_mean(alpha=0.05)
+                pvalue = stats.ttest_mean(0.0)[1]
             row = dict(zip(SETTING, setting, strict=True))
-            row.update(other=other, difference=float(difference.mean()), low=float(low),
-                       high=float(high), p_value=float(pvalue), n=len(difference))  # fmt: skip
+            row.update(reference=reference, other=other, difference=float(difference.mean()),
+                       low=float(low), high=float(high), p_value=float(pvalue),
+                       n=len(difference))  # fmt: skip
             rows.append(row)
     table = pd.DataFrame(rows)
     if len(table):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from allocate.cli import main
+from allocate.study import Study
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
@@ -45,9 +46,13 @@ def test_every_quick_start_command_runs_as_written(tmp_path, monkeypatch, capsys
     points = pd.read_csv(where / "points.csv")
     assert set(points["group"]) == {"north", "south", "coast"}
     assert (where / "curves.toml").is_file() and (where / "curves.png").is_file()
-    assert (where / "study.sqlite").is_file()
+    study = Study.load(where / "study.sqlite")  # made with the default strategy
+    assert study.strategy_name == "expected" and study.state().rounds == 1
     replayed = pd.read_csv(where / "bench-pilot" / "summary.csv")
-    assert list(replayed["strategy"]) == ["adaptive", "equal", "proportional", "oracle"]
+    assert list(replayed["strategy"]) == ["expected", "adaptive", "equal", "proportional",
+                                          "oracle"]
+    compared = pd.read_csv(where / "bench-pilot" / "comparisons.csv")
+    assert set(compared["reference"]) == {"expected"}
     assert {"value_coast", "value_north", "value_south"} <= set(replayed.columns)
 
 

@@ -275,7 +275,8 @@ def _print_report(result) -> None:
     console.print(table)
     comparisons = result.comparisons
     if len(comparisons):
-        verdicts = Table(title="Adaptive against each strategy: regret saved (paired t, Holm)")
+        verdicts = Table(title=f"{result.reference} against each strategy: regret saved"
+                         " (paired t, Holm)")
         for column in ("utility", "budget", "cost", "against", "regret saved", "p (Holm)"):
             verdicts.add_column(
                 column, justify="left" if column in ("utility", "against") else "right"

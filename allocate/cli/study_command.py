@@ -35,7 +35,7 @@ app.add_typer(study_app, name="study")
 # which imports pandas, so that the command line starts fast
 StrategyChoice = choices(
     "StrategyChoice",
-    ("adaptive", "optimistic", "equal", "proportional", "worst-group", "expected", "cautious"),
+    ("expected", "cautious", "adaptive", "optimistic", "equal", "proportional", "worst-group"),
 )
 
 DbOption = Annotated[
@@ -52,29 +52,36 @@ def init_command(
         Path, typer.Option("--db", help="The study database to create; it must not exist.")
     ],
     strategy: Annotated[
-        StrategyChoice, typer.Option(help="How each batch is chosen.")
-    ] = StrategyChoice.adaptive,
+        StrategyChoice,
+        typer.Option(help="How each batch is chosen. The default, expected, plans on the fitted"
+                     " curves' uncertainty (bootstrap refits); adaptive plans on their point"
+                     " estimates, which can swing the whole budget to one group."),
+    ] = StrategyChoice.expected,
     batch: Annotated[
         float | None,
-        typer.Option(help="Each batch's share of the remaining budget, in (0, 1] (adaptive,"
-                     " optimistic, worst-group; default 0.25)."),
+        typer.Option(help="Each batch's share of the remaining budget, in (0, 1] (every"
+                     " strategy but equal and proportional, which collect in one batch;"
+                     " default 0.25)."),
     ] = None,
     pilot: Annotated[
         int | None,
-        typer.Option(help="Samples per group in the pilot (default: 10% of the budget, >= 8).")
+        typer.Option(help="Samples per group in the pilot (every strategy but equal and"
+                     " proportional; default: 10% of the budget, >= 8).")
     ] = None,
     damping: Annotated[
         float | None,
         typer.Option(help="Cap on how much one batch may grow the max/min ratio of group sizes"
-                     " (adaptive, optimistic; default no cap)."),
+                     " (expected, cautious, adaptive, optimistic; default no cap)."),
     ] = None,
     family: Annotated[
         FamilyChoice | None,
-        typer.Option(help="Curve family fitted each round (adaptive, optimistic; default"
-                     " power-offset)."),
+        typer.Option(help="Curve family fitted each round (expected, cautious, adaptive,"
+                     " optimistic; default power-offset; expected and cautious take power or"
+                     " power-offset, not transfer)."),
     ] = None,
     seed: Annotated[
-        int, typer.Option(min=0, help="Seed of every batch's random choices.")
+        int, typer.Option(min=0, help="Seed of every batch's random choices (such as the"
+                          " bootstrap refits of expected and cautious).")
     ] = 0,
     points: Annotated[
         Path | None,

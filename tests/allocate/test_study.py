@@ -547,7 +547,7 @@ def test_measurements_of_the_samples_in_hand_let_the_first_batch_be_planned(tmp_
     assert study.state().rounds == 0
     assert len(study.state().measurements) == len(points)
     first = study.ask()
-    assert first.number == 1 and first.note == "adaptive" and first.target_totals is not None
+    assert first.number == 1 and first.note == "expected" and first.target_totals is not None
     assert study.history()["batches"].query("batch == 0")["asked"].tolist() == [0, 0]
     assert study.status().fitted_at == 1
     without = Study.create(tmp_path / "t.sqlite", in_hand_spec())
@@ -584,6 +584,21 @@ def test_both_backends_answer_alike_from_the_same_seed_and_results(tmp_path):
     assert on_disk["status"]["rounds"] == 4 and on_disk["status"]["fitted_at"] == 5
     assert isinstance(studies[1].storage, InMemoryStorage) and studies[1].path is None
     assert isinstance(studies[0].storage, SQLiteStorage)
+
+
+def test_the_default_strategy_plans_on_curve_draws_to_the_end_of_the_budget(tmp_path):
+    studies = [Study.create(path, make_spec(), seed=7) for path in (tmp_path / "s.sqlite", None)]
+    for study in studies:
+        run_rounds(study, 30)
+        assert study.ask().note == "budget spent"
+    on_disk, in_memory = (_comparable(study) for study in studies)
+    assert on_disk == in_memory
+    stored = Study.load(tmp_path / "s.sqlite")
+    assert stored.strategy_name == "expected" and stored.strategy_settings["draws"] == 100
+    notes = stored.history()["batches"].drop_duplicates("batch")["note"].tolist()
+    assert notes[0].startswith("pilot") and len(notes) > 2 and set(notes[1:]) == {"expected"}
+    status = stored.status()
+    assert status.finished and 1000.0 - 2.0 < status.spent <= 1000.0  # YRI costs 2
 
 
 def test_a_stored_study_needs_a_strategy_name_and_memory_takes_an_object(tmp_path):

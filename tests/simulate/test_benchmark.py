@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import signal
@@ -17,7 +18,8 @@ import pytest
 
 from allocate.cli import main
 from allocate.errors import InputError
-from simulate.benchmark import _replicate_seed, preset_config, run_benchmark
+from allocate.study import Study
+from simulate.benchmark import RECOMMENDED, _replicate_seed, preset_config, run_benchmark
 from simulate.prs import ScoreTrainer
 from simulate.source import genomic_source_for_benchmark
 
@@ -42,9 +44,44 @@ def test_a_benchmark_writes_tidy_results_and_summaries(tmp_path):
     np.testing.assert_allclose(runs["regret"], best[runs["replicate"]].values - runs["objective"])
     assert (result.results.groupby(["replicate", "strategy"])["spent"].sum() <= 1500.0).all()
     assert set(result.comparisons["other"]) == {"equal", "proportional"}
+    assert set(result.comparisons["reference"]) == {"adaptive"} == {result.reference}
     for name in ("results.csv", "results.parquet", "summary.csv", "comparisons.csv", "paths.csv"):
         assert (tmp_path / name).exists()
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results.parquet"), result.results)
+
+
+def test_the_recommended_strategy_is_the_reference_of_the_comparisons_when_run(tmp_path):
+    config = preset_config("synthetic", **{**SMALL, "strategies": ("adaptive", "expected",
+                                                                    "equal", "oracle")})
+    result = run_benchmark(config, tmp_path, workers=1)
+    assert RECOMMENDED == "expected" == result.reference
+    comparisons = result.comparisons.set_index("other")
+    assert set(comparisons.index) == {"adaptive", "equal"}
+    assert set(comparisons["reference"]) == {"expected"}
+    # Each difference is the mean over replicates of the other's regret less expected's.
+    regret = result.results.drop_duplicates(["replicate", "strategy"]).pivot(
+        index="replicate", columns="strategy", values="regret")
+    for other in ("adaptive", "equal"):
+        mean = (regret[other] - regret["expected"]).mean()
+        assert comparisons.loc[other, "difference"] == pytest.approx(mean, abs=1e-12)
+    assert "The expected strategy against each other (paired" in result.summary()
+    written = pd.read_csv(tmp_path / "comparisons.csv")
+    assert set(written["reference"]) == {"expected"}
+
+
+def test_the_recommended_strategy_is_the_study_default_and_first_in_the_quick_preset():
+    assert inspect.signature(Study.create).parameters["strategy"].default == RECOMMENDED
+    assert preset_config("quick").strategies[0] == RECOMMENDED
+    assert "adaptive" in preset_config("quick").strategies
+
+
+def test_the_command_names_the_reference_of_its_comparisons(capsys, tmp_path):
+    code = main(["bench", "--preset", "synthetic", "--out", str(tmp_path / "out"),
+                 "--replicates", "2", "--budgets", "1500", "--utility", "maximin",
+                 "--strategies", "expected,adaptive,oracle", "--no-plot", "--workers", "1"])
+    out = " ".join(capsys.readouterr().out.split())  # a title wraps to its table's width
+    assert code == 0
+    assert "expected against each strategy: regret saved (paired t, Holm)" in out
 
 
 def test_same_seed_same_numbers_and_a_rerun_computes_nothing(tmp_path):

@@ -71,6 +71,13 @@ def test_a_pool_benchmark_runs_resumes_and_computes_only_the_missing_replicate(t
     pd.testing.assert_frame_equal(again, first.results)
 
 
+def test_the_default_strategies_are_the_recommended_one_plain_adaptive_and_the_baselines(
+    table,
+):
+    config = config_of(table, strategies=None)
+    assert config.strategies == ("expected", "adaptive", "equal", "proportional", "oracle")
+
+
 def test_every_final_allocation_stays_within_each_groups_pool(table):
     # 260 buys 86 of each at costs 1 and 2, more than B's 80: equal is held back by B's pool.
     config = config_of(table, budgets=(260.0,), strategies=("adaptive", "equal", "oracle"))

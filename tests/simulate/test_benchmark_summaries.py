@@ -9,7 +9,7 @@ from scipy import stats
 from statsmodels.stats.power import TTestPower
 
 from allocate.errors import InputError
-from simulate.benchmark import preset_config, run_benchmark, summarise
+from simulate.benchmark import compare_strategies, preset_config, run_benchmark, summarise
 from simulate.power_analysis import power_analysis
 
 SETTING = dict(utility="maximin", budget=100.0, cost_ratio=2.0, training="own")
@@ -43,6 +43,26 @@ def test_regret_against_the_better_heuristic_is_taken_replicate_by_replicate():
     low, high = stats.t.interval(0.95, 2, loc=0.0, scale=stats.sem([0.1, 0.1, -0.2]))
     assert table.loc["adaptive", "heuristic_regret_low"] == pytest.approx(low)
     assert table.loc["adaptive", "heuristic_regret_high"] == pytest.approx(high)
+
+
+def test_the_comparisons_are_paired_t_tests_against_the_recommended_strategy():
+    results = results_with_regrets({
+        "oracle": [0.0, 0.0, 0.0],
+        "adaptive": [0.3, 0.1, 0.2],
+        "expected": [0.1, 0.1, 0.1],
+        "equal": [0.1, 0.1, 0.1],  # collected as expected did, in every replicate
+    })  # fmt: skip
+    table = compare_strategies(results).set_index("other")
+    assert set(table["reference"]) == {"expected"} and set(table.index) == {"adaptive", "equal"}
+    test = stats.ttest_1samp([0.2, 0.0, 0.1], 0.0)
+    low, high = stats.t.interval(0.95, 2, loc=0.1, scale=stats.sem([0.2, 0.0, 0.1]))
+    assert table.loc["adaptive", ["difference", "low", "high", "p_value"]].tolist() == \
+        pytest.approx([0.1, low, high, test.pvalue])
+    assert table.loc["equal", ["difference", "low", "high", "p_value"]].tolist() == [0, 0, 0, 1]
+    assert table.loc["adaptive", "p_holm"] == pytest.approx(min(1.0, 2 * test.pvalue))
+    by_adaptive = compare_strategies(results, "adaptive")
+    assert set(by_adaptive["reference"]) == {"adaptive"}
+    assert set(by_adaptive["other"]) == {"expected", "equal"}
 
 
 def test_without_both_heuristics_there_is_no_regret_against_them():

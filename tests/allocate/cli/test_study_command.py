@@ -102,7 +102,7 @@ def test_the_study_walked_end_to_end(capsys, files, tmp_path):
     assert 3 <= len(asked) < 20
     assert asked[0]["note"].startswith("pilot")
     assert asked[1]["note"] == "equal fallback: 'CHB' has no measurements yet"
-    assert asked[2]["note"] == "adaptive" and asked[2]["target_totals"] is not None
+    assert asked[2]["note"] == "expected" and asked[2]["target_totals"] is not None
     spent = sum(costs[g] * (totals[g] - (12 if g == "YRI" else 0)) for g in totals)
     assert 1500.0 - 2.0 < spent <= 1500.0
 
@@ -277,7 +277,7 @@ def test_init_takes_measurements_of_the_samples_in_hand(capsys, files, tmp_path)
     SOURCE.measure({"CEU": 300, "YRI": 40, "CHB": 100}, seed=4).to_csv(points, index=False)
     initialised(capsys, files, "--points", points)
     batch = next_batch(capsys, db)
-    assert batch["number"] == 1 and batch["note"] == "adaptive"
+    assert batch["number"] == 1 and batch["note"] == "expected"
     other = tmp_path / "other.sqlite"
     pd.DataFrame({"group": ["CEU"], "n": [301], "value": [0.2]}).to_csv(points, index=False)
     code, _, err = run(capsys, "study", "init", study_file, "--db", other, "--points", points)

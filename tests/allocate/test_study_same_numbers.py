@@ -96,7 +96,10 @@ def test_an_ask_tell_study_gives_the_numbers_of_commit_6dc6b87(tmp_path, backend
     status = study.status()
     assert asked == ASKED
     assert [g.planned_total for g in status.groups] == PLANNED
-    assert [g.predicted_now for g in status.groups] == PREDICTED_NOW
+    # The curve fit's last bit moves with the numeric libraries (a fresh install on 2026-12-02
+    # gave 0.4759503331411809 for 0.47595033314118096); the discrete choices above are exact.
+    np.testing.assert_allclose([g.predicted_now for g in status.groups], PREDICTED_NOW,
+                               rtol=1e-12)  # fmt: skip
     assert status.spent == 1000.0
     # 6dc6b87 reported finished = False here: it only knew a study was finished once an empty
     # batch had been asked for (and recorded). Now asking a finished study records nothing,

@@ -46,7 +46,9 @@ def slsqp(groups, utility, p=3.0):
         x0 = np.append(start, losses(groups, start).max())
         result = optimize.minimize(lambda x: x[-1], x0, method="SLSQP",
                                    bounds=[*box, (None, None)], constraints=[budget, worst],
-                                   options={"ftol": 1e-13, "maxiter": 1000})  # fmt: skip
+                                   options={"ftol": 1e-11, "maxiter": 1000})  # fmt: skip
+        # (scipy 1.17's SLSQP stops with "positive directional derivative for linesearch" at
+        # ftol 1e-13 on this epigraph; 1e-11 is still far below the 1e-5 the test asks)
         n = result.x[:-1]
     else:
         result = optimize.minimize(lambda n: objective(groups, n, utility, p), start,

@@ -3,7 +3,9 @@ simulation settings were typed and world building was made one function.
 
 Every expected number below was produced by commit 607c0f8 (``BenchConfig.cohort`` a plain
 dictionary, worlds built separately by ``simulate/pipeline.py`` and ``simulate/source.py``) with
-the calls repeated here.
+the calls repeated here. The measurements are compared to a relative 1e-7: a fresh install of
+the numeric libraries on 2026-12-02 (numpy 2.4.6, scipy 1.17.1) moved them by up to 7e-9 with
+the same code; the sizes, pools and discrete choices are exact.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def test_a_benchmark_world_measures_what_it_measured_before():
     assert pools == {"CEU": 185, "YRI": 185}
     table = source.measure(COUNTS, seed=3)
     assert table["group"].tolist() == ["CEU", "YRI"] * 4 and table["n"].tolist() == N
-    assert table["value"].tolist() == pytest.approx(HELD_OUT, rel=1e-9)
+    assert table["value"].tolist() == pytest.approx(HELD_OUT, rel=1e-7)
 
 
 def test_a_pooled_benchmark_world_measures_what_it_measured_before():
@@ -42,7 +44,7 @@ def test_a_pooled_benchmark_world_measures_what_it_measured_before():
     )
     table = source.measure(COUNTS, seed=3)
     assert table["n"].tolist() == N
-    assert table["value"].tolist() == pytest.approx(POOLED, rel=1e-9)
+    assert table["value"].tolist() == pytest.approx(POOLED, rel=1e-7)
 
 
 def test_a_simulation_run_scores_what_it_scored_before():
@@ -52,4 +54,4 @@ def test_a_simulation_run_scores_what_it_scored_before():
     report = run_simulation(config)
     table = report.to_frame()
     assert table["trained_on"].tolist() == ["CEU"] * 3 + ["YRI"] * 3 + ["CHB"] * 3
-    assert table["r2"].tolist() == pytest.approx(PORTABILITY_R2, rel=1e-9)
+    assert table["r2"].tolist() == pytest.approx(PORTABILITY_R2, rel=1e-7)

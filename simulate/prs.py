@@ -109,6 +109,33 @@ class CohortSplit:
         validation = self._validation_flags(group, phenotype)[chosen]
         return pool[chosen], validation
 
+    def training_order(
+        self, group: str, phenotype: Phenotype | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The group's pool in the order its members enter growing training sets:
+        ``training(group, n, phenotype)`` holds the first ``n`` (sorted back to pool order),
+        for every ``n`` up to the length returned. (individuals, is-validation flags).
+
+        With a binary ``phenotype`` training sets alternate a control and a case while both
+        last (control ``j`` enters the set of ``2j + 1``, case ``i`` the set of ``2i + 2``),
+        then take the remaining controls; the order stops where :meth:`training` would run
+        out of controls.
+        """
+        pool = self.pool[group]
+        if phenotype is None or not phenotype.binary:
+            entry = np.arange(1, pool.size + 1)
+        else:
+            is_case = phenotype.values[pool] == 1
+            cases = int(is_case.sum())
+            entry = np.empty(pool.size, dtype=np.int64)
+            entry[is_case] = 2 * np.arange(cases) + 2
+            control = np.arange(pool.size - cases)
+            entry[~is_case] = np.where(control < cases, 2 * control + 1, control + cases + 1)
+        order = np.argsort(entry, kind="stable")
+        gaps = np.flatnonzero(entry[order] != np.arange(1, pool.size + 1))
+        order = order[: gaps[0]] if gaps.size else order
+        return pool[order], self._validation_flags(group, phenotype)[order]
+
     def halved_tests(self) -> tuple[CohortSplit, CohortSplit]:
         """The same split twice, with each group's test set cut into two disjoint halves.
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from allocate import InputError
 
-__all__ = ["GenotypeStore", "write_genotype_store", "plink_files", "STORE_NAME"]
+__all__ = ["GenotypeStore", "PackedGenotypes", "write_genotype_store", "plink_files", "STORE_NAME"]
 
 STORE_NAME = "genotypes"
 _WRITE_BYTES = 256 * 1024**2  # int8 dosages decoded at a time while writing
@@ -100,30 +100,42 @@ class GenotypeStore:
         numpy.ndarray
             4 x variants float64: the four sums, in that order.
         """
+        path = plink_files(self.prefix)[0]
+        return _checked_sums(self._bytes(), self.shape, rows, y, str(path))
+
+    def packed(self, rows: np.ndarray) -> PackedGenotypes:
+        """The genotypes of ``rows`` alone, in that order, in the store's two-bit codes.
+
+        One pass over the .bed: per variant, the bytes between the first and the last of
+        ``rows`` are read once, and each row's two bits are moved to its new place. A later
+        :meth:`PackedGenotypes.scan_sums` of some of them reads only their bytes, which a
+        subset spread over the cohort (a group's shuffled training pool) does not allow here.
+
+        Parameters
+        ----------
+        rows : array of int
+            Individuals of the store, in the order wanted (repeats allowed).
+
+        Returns
+        -------
+        PackedGenotypes
+            Individual ``i`` of it is ``rows[i]``.
+        """
         rows = np.asarray(rows)
-        y = np.asarray(y, dtype=np.float64)
+        if rows.ndim != 1 or (rows.size and (rows.dtype.kind not in "iu" or rows.min() < 0
+                                             or rows.max() >= self.shape[0])):  # fmt: skip
+            raise InputError(f"rows must be a 1-D array of individuals of the store, indices "
+                             f"in [0, {self.shape[0]})")  # fmt: skip
+        return PackedGenotypes(_gathered(self._bytes(), rows.astype(np.intp)), rows.size)
+
+    def _bytes(self) -> np.ndarray:
+        """The .bed's genotype bytes, memory-mapped: variants x ceil(individuals / 4)."""
         individuals, variants = self.shape
-        if rows.ndim != 1 or y.shape != rows.shape:
-            raise InputError(f"rows and y must be two 1-D arrays of one length; got shapes "
-                             f"{rows.shape} and {y.shape}")  # fmt: skip
-        if rows.size and (rows.dtype.kind not in "iu" or rows.min() < 0
-                          or rows.max() >= individuals):  # fmt: skip
-            raise InputError(f"rows must be individuals of the store, indices in "
-                             f"[0, {individuals})")  # fmt: skip
-        if np.unique(rows).size != rows.size:
-            raise InputError("rows must be distinct individuals")
-        if rows.size >= _COUNT_PACK:
-            raise InputError(f"at most {int(_COUNT_PACK) - 1} rows at a time")
-        if rows.size == 0 or variants == 0:
-            return np.zeros((4, variants))
         path = plink_files(self.prefix)[0]
         shape = (variants, (individuals + 3) // 4)
-        bed = np.memmap(path, dtype=np.uint8, mode="r", offset=len(_BED_MAGIC), shape=shape)
-        sums = _packed_sums(bed, rows.astype(np.intp), y)
-        if np.isnan(sums[0]).any():
-            raise OSError(f"{path} holds missing genotypes, which a store never does: it is "
-                          "not one this package wrote")  # fmt: skip
-        return sums
+        if variants == 0:  # nothing to map
+            return np.zeros(shape, dtype=np.uint8)
+        return np.memmap(path, dtype=np.uint8, mode="r", offset=len(_BED_MAGIC), shape=shape)
 
     def prefers(self, rows: int, columns: int, *, matrix: bool = False) -> bool:
         """Whether reading ``rows`` x ``columns`` from here beats decoding from the trees, or
@@ -131,6 +143,44 @@ class GenotypeStore:
         if matrix:
             return columns <= _FEW_VARIANTS_BESIDE_MATRIX
         return rows >= _ROW_SHARE * self.shape[0] or columns <= _FEW_VARIANTS
+
+
+class PackedGenotypes:
+    """Some individuals' genotypes held in memory in a store's layout (see
+    :meth:`GenotypeStore.packed`): variants x ceil(individuals / 4) bytes of PLINK two-bit
+    codes, the first individual of a byte in its lowest bits.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        The bytes, uint8, variants x ceil(individuals / 4).
+    individuals : int
+        How many individuals the bytes hold.
+    """
+
+    def __init__(self, codes: np.ndarray, individuals: int) -> None:
+        codes = np.asarray(codes, dtype=np.uint8)
+        if codes.ndim != 2 or codes.shape[1] != (individuals + 3) // 4:
+            raise InputError(f"codes of shape {codes.shape} cannot hold {individuals} "
+                             "individuals")  # fmt: skip
+        self.codes = codes
+        self.shape = (int(individuals), codes.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.codes.nbytes)
+
+    def scan_sums(self, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """:meth:`GenotypeStore.scan_sums` over ``rows``, positions in these individuals."""
+        return _checked_sums(self.codes, self.shape, rows, y, "the packed genotypes")
+
+    def extended(self, other: PackedGenotypes) -> PackedGenotypes:
+        """These individuals followed by ``other``'s (these must fill their last byte)."""
+        if self.shape[0] % 4 or other.shape[1] != self.shape[1]:
+            raise InputError("only packed genotypes of as many variants, these a multiple of "
+                             "4 individuals, can be extended")  # fmt: skip
+        codes = np.concatenate([self.codes, other.codes], axis=1)
+        return PackedGenotypes(codes, self.shape[0] + other.shape[0])
 
 
 def write_genotype_store(
@@ -264,7 +314,8 @@ _SCAN_BLOCK_BYTES = 2**20
 
 
 def _packed_sums(bed: np.ndarray, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """:meth:`GenotypeStore.scan_sums` from the memory-mapped .bed bytes (variants x bytes).
+    """:meth:`GenotypeStore.scan_sums` from .bed bytes (variants x bytes), memory-mapped or
+    in memory (:class:`PackedGenotypes`).
 
     Each byte holds four individuals. Bits of individuals not in ``rows`` are set to 11
     (dosage 0), so a byte contributes only where one of ``rows`` has a nonzero dosage, and
@@ -321,6 +372,59 @@ def _packed_sums(bed: np.ndarray, rows: np.ndarray, y: np.ndarray) -> np.ndarray
     doubles = np.floor(sums[0] / _COUNT_PACK)  # individuals with dosage 2
     singles = sums[0] - _COUNT_PACK * doubles  # and with dosage 1
     return np.stack([singles + 2 * doubles, singles + 4 * doubles, sums[1], sums[2]])
+
+
+def _checked_sums(
+    codes: np.ndarray, shape: tuple[int, int], rows: np.ndarray, y: np.ndarray, name: str
+) -> np.ndarray:
+    """:func:`_packed_sums` of ``rows`` of packed ``codes`` holding ``shape`` (individuals x
+    variants), the arguments checked (the errors of :meth:`GenotypeStore.scan_sums`)."""
+    rows = np.asarray(rows)
+    y = np.asarray(y, dtype=np.float64)
+    individuals, variants = shape
+    if rows.ndim != 1 or y.shape != rows.shape:
+        raise InputError(f"rows and y must be two 1-D arrays of one length; got shapes "
+                         f"{rows.shape} and {y.shape}")  # fmt: skip
+    if rows.size and (rows.dtype.kind not in "iu" or rows.min() < 0
+                      or rows.max() >= individuals):  # fmt: skip
+        raise InputError(f"rows must be individuals of the store, indices in "
+                         f"[0, {individuals})")  # fmt: skip
+    if np.unique(rows).size != rows.size:
+        raise InputError("rows must be distinct individuals")
+    if rows.size >= _COUNT_PACK:
+        raise InputError(f"at most {int(_COUNT_PACK) - 1} rows at a time")
+    if rows.size == 0 or variants == 0:
+        return np.zeros((4, variants))
+    sums = _packed_sums(codes, rows.astype(np.intp), y)
+    if np.isnan(sums[0]).any():
+        raise OSError(f"{name} holds missing genotypes, which a store never does: it is "
+                      "not one this package wrote")  # fmt: skip
+    return sums
+
+
+#: .bed bytes read at a time by _gathered (variants x the selected individuals' byte span).
+_GATHER_BYTES = 64 * 1024**2
+
+
+def _gathered(bed: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The packed bytes (variants x ceil(len(rows) / 4)) of individuals ``rows`` of ``bed``,
+    in that order: individual ``i`` takes slot ``i % 4`` of byte ``i // 4``; the unused bits
+    of a last byte are 0, as the store writes them."""
+    variants = bed.shape[0]
+    out = np.zeros((variants, (rows.size + 3) // 4), dtype=np.uint8)
+    if rows.size == 0 or variants == 0:
+        return out
+    position, slot = np.divmod(rows, 4)
+    first, last = int(position.min()), int(position.max()) + 1
+    local, shifts = position - first, (2 * slot).astype(np.uint8)
+    block = max(1, _GATHER_BYTES // (last - first))
+    for start in range(0, variants, block):
+        span = np.asarray(bed[start : start + block, first:last])
+        target = out[start : start + block]
+        for t in range(4):  # the individuals that go to slot t of their new byte
+            codes = np.right_shift(span[:, local[t::4]], shifts[t::4]) & 3
+            target[:, : codes.shape[1]] |= codes << (2 * t)
+    return out
 
 
 def _write_table(path: Path, properties: dict, names: tuple, count: int, separator: str):

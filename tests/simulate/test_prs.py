@@ -101,6 +101,32 @@ def test_binary_training_sets_are_case_control(small_cohort):
         assert row.utility == pytest.approx(decision_utility(probability, trait.values[test]))
 
 
+@pytest.mark.parametrize("cases", [0, 3, 20, 29, 35, 40], ids=lambda c: f"{c} cases")
+def test_the_training_order_lists_every_training_set_as_a_prefix(cases):
+    """Brute force: the first n of the order are training(n), for every n it covers, and the
+    next n is refused (too few controls) or past the pool."""
+    from types import SimpleNamespace
+
+    from simulate.prs import CohortSplit
+
+    rng = np.random.default_rng(cases)
+    values = np.zeros(60)
+    values[rng.choice(60, cases, replace=False)] = 1
+    pool = rng.permutation(60)[:40]
+    split = CohortSplit({}, {}, {"A": pool}, seed=0)
+    for trait in (SimpleNamespace(binary=True, values=values), None):
+        order, flags = split.training_order("A", trait)
+        for n in range(order.size + 1):
+            members, validation = split.training("A", n, trait)
+            assert np.array_equal(np.sort(order[:n]), np.sort(members))
+            by_member = dict(zip(members.tolist(), validation.tolist(), strict=True))
+            assert [by_member[m] for m in order[:n].tolist()] == flags[:n].tolist()
+        if order.size < pool.size:
+            with pytest.raises(InputError, match="too few controls"):
+                split.training("A", order.size + 1, trait)
+    assert order.size == pool.size
+
+
 def test_auc_equals_the_fraction_of_correctly_ordered_pairs():
     rng = np.random.default_rng(2)
     score, label = rng.integers(0, 6, 80).astype(float), rng.integers(0, 2, 80)

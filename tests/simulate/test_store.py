@@ -187,3 +187,62 @@ def test_a_missing_genotype_in_the_store_is_an_error_not_a_dosage(packed, tmp_pa
     assert missing.scan_sums(np.array([8, 10]), np.ones(2)).shape == (4, store.shape[1])
     with pytest.raises(OSError, match="missing genotypes"):
         missing.scan_sums(np.array([9]), np.ones(1))
+
+
+# --- some individuals packed in memory, in a new order --------------------------------------
+
+ORDERS = {
+    "all, reversed": np.arange(37)[::-1],
+    "shuffled": np.random.default_rng(5).permutation(37)[:21],
+    "one": np.array([36]),
+    "repeated": np.array([4, 4, 30, 0]),
+}
+
+
+@pytest.mark.parametrize("rows", ORDERS.values(), ids=ORDERS.keys())
+# 40 bytes: blocks of a few variants, the last one short
+@pytest.mark.parametrize("gather_bytes", [2**20, 40], ids=["one block", "blocks"])
+def test_packed_rows_are_the_bytes_the_store_would_write_for_them(packed, rows, gather_bytes,
+                                                                  monkeypatch):  # fmt: skip
+    from simulate.store import _packed
+
+    monkeypatch.setattr("simulate.store._GATHER_BYTES", gather_bytes)
+    store, dosages = packed
+    subset = store.packed(rows)
+    assert subset.shape == (rows.size, store.shape[1])
+    assert np.array_equal(subset.codes, _packed(dosages[rows]))  # the writer's packing
+
+
+def test_scan_sums_of_packed_rows_equal_the_stores_and_adds(packed):
+    from simulate.association import ScanStatistics
+
+    store, dosages = packed
+    order = np.random.default_rng(6).permutation(37)[:30]
+    subset = store.packed(order[:16]).extended(store.packed(order[16:]))
+    assert np.array_equal(subset.codes, store.packed(order).codes)
+    rng = np.random.default_rng(7)
+    empty = ScanStatistics.empty(("A",), store.shape[1])
+    for at in (np.arange(30), np.arange(8, 19), np.array([29, 3, 17]), np.array([0])):
+        cases = rng.integers(0, 2, at.size).astype(float)
+        rows = order[at]
+        assert np.array_equal(subset.scan_sums(at, cases), store.scan_sums(rows, cases))
+        added = empty.add("A", dosages[rows], cases)
+        ours = empty.add_store("A", subset, at, cases)
+        for name in ("n", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy", "sum_x2y"):
+            assert np.array_equal(getattr(ours, name), getattr(added, name)), name
+
+
+def test_packed_rows_refuse_individuals_outside_the_store_and_missing_codes(packed):
+    from allocate import InputError
+
+    store, _ = packed
+    with pytest.raises(InputError, match=r"\[0, 37\)"):
+        store.packed(np.array([0, 37]))
+    subset = store.packed(np.array([5, 2]))
+    with pytest.raises(InputError, match="multiple of 4"):
+        subset.extended(subset)
+    with pytest.raises(InputError, match="distinct"):
+        subset.scan_sums(np.array([1, 1]), np.ones(2))
+    subset.codes[3, 0] = 0b11_11_01_11  # variant 3, individual 1: 01, missing
+    with pytest.raises(OSError, match="missing genotypes"):
+        subset.scan_sums(np.array([1]), np.ones(1))

@@ -77,6 +77,58 @@ def test_a_stored_cohort_without_its_matrix_gives_the_same_prefixes(tmp_path, pr
                           stored.dosages(rows[flags], columns))  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def stored_binary(tmp_path_factory):
+    """A stored cohort without its decoded matrix, a binary trait and a split."""
+    from simulate.cohort import simulate_cohort
+    from tests.conftest import SMALL
+
+    cache = tmp_path_factory.mktemp("stored")
+    stored = simulate_cohort(("CEU", "YRI"), cache_dir=cache, max_decoded_bytes=0, **SMALL)
+    trait = simulate_phenotype(stored, h2=0.6, causal=20, prevalence=0.3, seed=8)
+    return stored, trait, split_cohort(stored, reference=60, test_fraction=0.2, seed=8)
+
+
+# The packed pool holds: every discovery member (growing past the largest planned training set
+# by doubling), the first 48 (members past them are summed from the store), none.
+@pytest.mark.parametrize("held", [None, 48, 0], ids=["default", "48 members", "no pool"])
+def test_prefixes_from_the_packed_training_pool_equal_the_stores_and_decoded_ones(
+    stored_binary, held, monkeypatch
+):
+    from simulate.store import GenotypeStore, PackedGenotypes
+
+    stored, trait, split = stored_binary
+    sources = []
+    real = ScanStatistics.add_store
+    monkeypatch.setattr(ScanStatistics, "add_store",
+                        lambda self, group, store, *args: sources.append(type(store))
+                        or real(self, group, store, *args))  # fmt: skip
+    limit = {} if held is None else {"pool_bytes": held // 4 * stored.num_variants}
+    data = TrainingData(stored, trait, split, **limit)
+    top, everyone = split.max_training("CEU", trait), split.pool_size("CEU")
+    sizes = (60, 20, top, 61, 35, top + 40, everyone, top - 1)  # nested, shrinking, past top
+    for n in sizes:
+        rows, flags = split.training("CEU", n, trait)
+        empty = ScanStatistics.empty(("CEU",), stored.num_variants)
+        y = trait.values[rows]
+        from_store = empty.add_store("CEU", stored.store, rows[~flags], y[~flags])
+        fresh = _fresh(stored, trait, split, "CEU", n)
+        for ours, other in [(data.prefix("CEU", n)[0], from_store),
+                            *zip(data.prefix("CEU", n), fresh, strict=True)]:  # fmt: skip
+            for name in STATISTICS + ("sum_y2",):  # 0/1 cases: sums of exact numbers
+                assert np.array_equal(getattr(ours, name), getattr(other, name)), (n, name)
+    ours = sources[1::2]  # the direct call, then the prefix's (kept when asked again)
+    assert len(ours) == len(sizes) and set(sources[::2]) == {GenotypeStore}
+    pool = data._pools["CEU"]
+    if held is None:
+        assert set(ours) == {PackedGenotypes}
+        assert pool.held == pool.order.size  # grown to the whole pool for the last sizes
+    elif held:
+        assert set(ours) == {PackedGenotypes, GenotypeStore} and pool.held == 48
+    else:
+        assert set(ours) == {GenotypeStore} and pool.held == 0
+
+
 def test_a_prefix_reads_only_the_samples_past_the_largest_prefix_below_it(world):
     cohort, trait, split = world
     data = TrainingData(cohort, trait, split)

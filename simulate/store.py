@@ -402,28 +402,32 @@ def _checked_sums(
     return sums
 
 
-#: .bed bytes read at a time by _gathered (variants x the selected individuals' byte span).
-_GATHER_BYTES = 64 * 1024**2
+#: .bed bytes read at a time by _gathered (variants x the selected individuals' byte span):
+#: small enough that a block, transposed, and its gathered bytes stay in cache (on the quick
+#: preset, 8,800 of a group's 15,000 at 48,198 variants: 0.65 s at 240 kB, 1.0 s at 4 MB).
+_GATHER_BYTES = 256 * 1024
 
 
 def _gathered(bed: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The packed bytes (variants x ceil(len(rows) / 4)) of individuals ``rows`` of ``bed``,
     in that order: individual ``i`` takes slot ``i % 4`` of byte ``i // 4``; the unused bits
     of a last byte are 0, as the store writes them."""
-    variants = bed.shape[0]
-    out = np.zeros((variants, (rows.size + 3) // 4), dtype=np.uint8)
+    variants, width = bed.shape[0], (rows.size + 3) // 4
+    out = np.zeros((variants, width), dtype=np.uint8)
     if rows.size == 0 or variants == 0:
         return out
     position, slot = np.divmod(rows, 4)
     first, last = int(position.min()), int(position.max()) + 1
-    local, shifts = position - first, (2 * slot).astype(np.uint8)
+    local, shifts = position - first, (2 * slot).astype(np.uint8)[:, None]
     block = max(1, _GATHER_BYTES // (last - first))
     for start in range(0, variants, block):
-        span = np.asarray(bed[start : start + block, first:last])
-        target = out[start : start + block]
+        # byte positions x variants: each row's byte is then a row, gathered in one take
+        span = np.ascontiguousarray(bed[start : start + block, first:last].T)
+        packed = np.zeros((width, span.shape[1]), dtype=np.uint8)
         for t in range(4):  # the individuals that go to slot t of their new byte
-            codes = np.right_shift(span[:, local[t::4]], shifts[t::4]) & 3
-            target[:, : codes.shape[1]] |= codes << (2 * t)
+            codes = np.right_shift(span[local[t::4]], shifts[t::4]) & 3
+            packed[: codes.shape[0]] |= codes << (2 * t)
+        out[start : start + block] = packed.T
     return out
 
 

@@ -1,7 +1,8 @@
 """One replicate of the paper preset, measured: wall time per stage and peak memory.
 
-Run from the repository root (about 10 minutes for the cohort on 2 cores, then 1.5 hours on
-one core, peaking at 15 GiB; see ``benchmarks/bench_results.md``)::
+Run from the repository root (on 2 cores: about 12 minutes to simulate the cohort and 57 to write
+its 30.6 GB genotype store, then 11.6 minutes for the replicate on one core, 13 GiB of anonymous
+memory; see ``benchmarks/bench_results.md``)::
 
     .venv/bin/python benchmarks/bench_paper_replicate.py --out bench-paper-1
     .venv/bin/python benchmarks/bench_paper_replicate.py --budgets 10000 --cost-ratio 2

@@ -97,6 +97,11 @@ class PlinkCohort(GroupedIndividuals):
         What was left out of the files, and why.
     """
 
+    #: Read from its own files: no decoded matrix, no genotype store of the simulation's cache
+    #: (what :class:`simulate.training_data.TrainingData` asks a cohort for).
+    genotypes = None
+    store = None
+
     prefix: Path
     fid: np.ndarray
     iid: np.ndarray

@@ -121,12 +121,8 @@ class GenotypeStore:
         PackedGenotypes
             Individual ``i`` of it is ``rows[i]``.
         """
-        rows = np.asarray(rows)
-        if rows.ndim != 1 or (rows.size and (rows.dtype.kind not in "iu" or rows.min() < 0
-                                             or rows.max() >= self.shape[0])):  # fmt: skip
-            raise InputError(f"rows must be a 1-D array of individuals of the store, indices "
-                             f"in [0, {self.shape[0]})")  # fmt: skip
-        return PackedGenotypes(_gathered(self._bytes(), rows.astype(np.intp)), rows.size)
+        rows = _checked_rows(rows, self.shape[0])
+        return PackedGenotypes(_gathered(self._bytes(), rows), rows.size)
 
     def _bytes(self) -> np.ndarray:
         """The .bed's genotype bytes, memory-mapped: variants x ceil(individuals / 4)."""
@@ -385,21 +381,29 @@ def _checked_sums(
     if rows.ndim != 1 or y.shape != rows.shape:
         raise InputError(f"rows and y must be two 1-D arrays of one length; got shapes "
                          f"{rows.shape} and {y.shape}")  # fmt: skip
-    if rows.size and (rows.dtype.kind not in "iu" or rows.min() < 0
-                      or rows.max() >= individuals):  # fmt: skip
-        raise InputError(f"rows must be individuals of the store, indices in "
-                         f"[0, {individuals})")  # fmt: skip
+    rows = _checked_rows(rows, individuals)
     if np.unique(rows).size != rows.size:
         raise InputError("rows must be distinct individuals")
     if rows.size >= _COUNT_PACK:
         raise InputError(f"at most {int(_COUNT_PACK) - 1} rows at a time")
     if rows.size == 0 or variants == 0:
         return np.zeros((4, variants))
-    sums = _packed_sums(codes, rows.astype(np.intp), y)
+    sums = _packed_sums(codes, rows, y)
     if np.isnan(sums[0]).any():
         raise OSError(f"{name} holds missing genotypes, which a store never does: it is "
                       "not one this package wrote")  # fmt: skip
     return sums
+
+
+def _checked_rows(rows: np.ndarray, individuals: int) -> np.ndarray:
+    """``rows`` as indices (intp) after checking that they are a 1-D array of individuals in
+    ``[0, individuals)``."""
+    rows = np.asarray(rows)
+    if rows.ndim != 1 or (rows.size and (rows.dtype.kind not in "iu" or rows.min() < 0
+                                         or rows.max() >= individuals)):  # fmt: skip
+        raise InputError(f"rows must be a 1-D array of individuals of the store, indices in "
+                         f"[0, {individuals})")  # fmt: skip
+    return rows.astype(np.intp)
 
 
 #: .bed bytes read at a time by _gathered (variants x the selected individuals' byte span):

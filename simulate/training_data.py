@@ -123,10 +123,9 @@ class TrainingData:
         as dosages. Only for whole-number phenotypes (0/1 cases), where its sums are add's,
         bit for bit; a quantitative trait's would differ in the last bits.
         """
-        # A PLINK cohort (simulate.plink_cohort) reads its own files and has neither.
         return (
-            getattr(self.cohort, "store", None) is not None
-            and getattr(self.cohort, "genotypes", None) is None
+            self.cohort.store is not None
+            and self.cohort.genotypes is None
             and bool(np.array_equal(y, np.round(y)))
         )
 

@@ -56,6 +56,18 @@ def run_glm(tmp_path, cohort, phenotype, modifiers, keep=None):
     return result, flip
 
 
+def assert_linear_scan_is_plink2s(ours, theirs, flip):
+    """Our linear scan tests the variants PLINK 2 tests, with its estimates (PLINK 2 prints
+    six significant digits)."""
+    tested = theirs["P"].notna().to_numpy()
+    assert np.array_equal(tested, np.isfinite(ours.p))
+    assert tested.sum() > 100
+    np.testing.assert_allclose(flip[tested] * theirs["BETA"][tested], ours.beta[tested],
+                               rtol=1e-5, atol=1e-8)  # fmt: skip
+    np.testing.assert_allclose(theirs["SE"][tested], ours.se[tested], rtol=1e-5)
+    np.testing.assert_allclose(theirs["P"][tested], ours.p[tested], rtol=1e-4)
+
+
 def test_plink2_linear_regression_equals_our_linear_scan(tmp_path, cohort):
     trait = simulate_phenotype(cohort, causal=10, seed=5)
     # The .fam holds six significant digits: scan exactly what PLINK reads.
@@ -64,14 +76,7 @@ def test_plink2_linear_regression_equals_our_linear_scan(tmp_path, cohort):
         "CEU", cohort.dosages(), written
     ).scan("linear")
     theirs, flip = run_glm(tmp_path, cohort, written, ["allow-no-covars"])
-    tested = theirs["P"].notna().to_numpy()
-    assert np.array_equal(tested, np.isfinite(ours.p))
-    assert tested.sum() > 100
-    # PLINK 2 prints six significant digits.
-    np.testing.assert_allclose(flip[tested] * theirs["BETA"][tested], ours.beta[tested],
-                               rtol=1e-5, atol=1e-8)  # fmt: skip
-    np.testing.assert_allclose(theirs["SE"][tested], ours.se[tested], rtol=1e-5)
-    np.testing.assert_allclose(theirs["P"][tested], ours.p[tested], rtol=1e-4)
+    assert_linear_scan_is_plink2s(ours, theirs, flip)
 
 
 def test_plink2_linear_regression_equals_our_scan_from_the_packed_bed(tmp_path, cohort):
@@ -83,13 +88,7 @@ def test_plink2_linear_regression_equals_our_scan_from_the_packed_bed(tmp_path, 
     store = GenotypeStore(tmp_path / "cohort", cohort.num_individuals, cohort.num_variants)
     empty = ScanStatistics.empty(cohort.groups, cohort.num_variants)
     ours = empty.add_store("CEU", store, rows, written[rows]).scan("linear")
-    tested = theirs["P"].notna().to_numpy()
-    assert np.array_equal(tested, np.isfinite(ours.p))
-    assert tested.sum() > 100
-    np.testing.assert_allclose(flip[tested] * theirs["BETA"][tested], ours.beta[tested],
-                               rtol=1e-5, atol=1e-8)  # fmt: skip
-    np.testing.assert_allclose(theirs["SE"][tested], ours.se[tested], rtol=1e-5)
-    np.testing.assert_allclose(theirs["P"][tested], ours.p[tested], rtol=1e-4)
+    assert_linear_scan_is_plink2s(ours, theirs, flip)
 
 
 def test_plink2_logistic_regression_equals_our_logistic_scan(tmp_path, cohort):
